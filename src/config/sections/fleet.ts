@@ -1,0 +1,43 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { integer, text } from '../fields.js';
+
+const queueList = z.array(text('a queue name'), { error: 'expected a list of queue names' });
+
+/** What a machine role consumes. A third machine joins by adding a role here, with no code change. */
+const roleSchema = z.strictObject({
+  /** Queues whose jobs this role processes (GPU work runs one job at a time per machine). */
+  consumes: queueList,
+  /** Queues this role watches for stalled jobs without consuming them (the laptop may be the only consumer). */
+  stalledCheck: queueList.default([]),
+});
+
+export const fleetSection = z
+  .strictObject({
+    /** This machine's name in heartbeats and `status`. */
+    machine: text().default(hostname().split('.')[0] ?? 'machine'),
+    roles: z
+      .record(text('a role name'), roleSchema, { error: 'expected a map of role name to { consumes, stalledCheck }' })
+      .default({
+        mini: { consumes: ['train-proxy', 'eval'], stalledCheck: ['train-full'] },
+        mbp: { consumes: ['train-full'], stalledCheck: [] },
+        all: { consumes: ['train-proxy', 'train-full', 'eval'], stalledCheck: [] },
+      }),
+    heartbeat: z
+      .strictObject({
+        intervalMs: integer(100, 600_000).default(10_000),
+        ttlMs: integer(300, 3_600_000).default(30_000),
+      })
+      .prefault({}),
+    /** A full-mode job not started within this time is withdrawn and run in proxy mode instead. */
+    pickupDeadlineMs: integer(1_000, 24 * 3_600_000).default(10 * 60_000),
+    /** Lock settings for 30-minute jobs on a laptop that sleeps; see the README's "Locks" section. */
+    lock: z
+      .strictObject({
+        durationMs: integer(1_000, 3_600_000).default(120_000),
+        stalledIntervalMs: integer(500, 3_600_000).default(30_000),
+        maxStalledCount: integer(0, 100).default(3),
+      })
+      .prefault({}),
+  })
+  .prefault({});

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { argv, clockTime, flag, httpUrl, integer } from '../fields.js';
+
+/** The model server that serves daytime traffic: stopped before GPU work, always restored afterwards. */
+export const idleServerSection = z
+  .strictObject({
+    enabled: flag().default(false),
+    /** e.g. ["launchctl", "bootout", "gui/501/com.sanctum.idle-mlx"] */
+    stop: argv().optional(),
+    /** e.g. ["launchctl", "bootstrap", "gui/501", "/Users/me/Library/LaunchAgents/com.sanctum.idle-mlx.plist"] */
+    start: argv().optional(),
+    /** Answers 2xx when the server is up. */
+    healthUrl: httpUrl().optional(),
+    healthTimeoutMs: integer(100, 600_000).default(60_000),
+    /** Whatever is running, the idle server is back up by this local time. */
+    morningDeadline: clockTime().default('07:00'),
+  })
+  .prefault({})
+  .superRefine((value, ctx) => {
+    if (!value.enabled) return;
+    for (const key of ['stop', 'start', 'healthUrl'] as const) {
+      if (value[key] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'required when idleServer.enabled is true' });
+      }
+    }
+  });

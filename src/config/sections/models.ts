@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { integer, text } from '../fields.js';
+
+/**
+ * A base model per mode. `model` is a local folder, a Hugging Face id, or `tiny`: the small model this project
+ * builds offline from the council's own text (for tests, the demo and machines without the real weights).
+ */
+const modeSchema = (model: string, budgetSeconds: number) =>
+  z
+    .strictObject({
+      model: text().default(model),
+      /** Wall-clock training budget; train.py stops at ITERS or here, whichever comes first. */
+      budgetSeconds: integer(5, 24 * 3600).default(budgetSeconds),
+      /** Extra time after the budget before the trainer is sent SIGTERM (saving the adapter takes a moment). */
+      graceSeconds: integer(1, 3600).default(120),
+    })
+    .prefault({});
+
+export const modelsSection = z
+  .strictObject({
+    proxy: modeSchema('mlx-community/Qwen3.5-9B-MLX-4bit', 15 * 60),
+    full: modeSchema('mlx-community/Qwen3.5-27B-4bit', 30 * 60),
+    training: z
+      .strictObject({
+        seed: integer(0, 2 ** 31 - 1).default(0),
+        batchSize: integer(1, 64).default(1),
+        maxSeqLength: integer(128, 32768).default(2048),
+      })
+      .prefault({}),
+  })
+  .prefault({});

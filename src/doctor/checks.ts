@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+import { simpleGit } from 'simple-git';
+import type { Config } from '../config/load.js';
+import { isLoopbackRedis, probeRedis } from '../redis/connections.js';
+import { redact } from '../redis/ensure.js';
+import { venvPython } from '../project.js';
+
+export interface CheckResult {
+  check: string;
+  ok: boolean;
+  detail: string;
+  /** What to do when it failed. */
+  fix?: string;
+}
+
+/** The mlx-lm release whose server honours --adapter-path (ml-explore/mlx-lm#1249). */
+export const MIN_MLX_LM = [0, 32, 2] as const;
+
+export function checkNode(version = process.versions.node): CheckResult {
+  const major = Number(version.split('.')[0]);
+  return major >= 20
+    ? { check: 'Node.js', ok: true, detail: `v${version}` }
+    : { check: 'Node.js', ok: false, detail: `v${version}`, fix: 'install Node.js 20 or newer' };
+}
+
+export async function checkPython(): Promise<CheckResult[]> {
+  const python = venvPython();
+  if (!existsSync(python)) {
+    return [{ check: 'Python venv', ok: false, detail: `${python} missing`, fix: 'run `sh scripts/setup.sh`' }];
+  }
+  const probe = [
+    'import json, mlx.core as mx, mlx_lm',
+    'mx.set_default_device(mx.cpu)',
+    'a = mx.arange(64 * 64, dtype=mx.float32).reshape(64, 64) / 4096.0',
+    'v = (a @ a.T).sum().item()',
+    'print(json.dumps({"mlx": mx.__version__, "mlx_lm": mlx_lm.__version__, "matmul": v, "metal": mx.metal.is_available()}))',
+  ].join('\n');
+  const result = await execa(python, ['-c', probe], { reject: false, timeout: 120_000 });
+  const venv: CheckResult = { check: 'Python venv', ok: true, detail: python };
+  if (result.exitCode !== 0) {
+    const last = String(result.stderr).trim().split('\n').pop() ?? '';
+    return [venv, { check: 'MLX', ok: false, detail: last, fix: 'run `sh scripts/setup.sh` to reinstall the pinned packages' }];
+  }
+  const info = JSON.parse(String(result.stdout).trim().split('\n').pop() ?? '{}') as {
+    mlx: string;
+    mlx_lm: string;
+    matmul: number;
+    metal: boolean;
+  };
+  const mathOk = Number.isFinite(info.matmul) && Math.abs(info.matmul - sumOfGram()) / sumOfGram() < 1e-3;
+  const versionOk = compareVersions(info.mlx_lm, MIN_MLX_LM) >= 0;
+  return [
+    venv,
+    mathOk
+      ? { check: 'MLX', ok: true, detail: `mlx ${info.mlx}, 64x64 matmul on the CPU ok${info.metal ? ', Metal available' : ''}` }
+      : { check: 'MLX', ok: false, detail: `matmul gave ${info.matmul}, expected ${sumOfGram()}`, fix: 'reinstall: rm -rf .venv && sh scripts/setup.sh' },
+    versionOk
+      ? { check: 'mlx-lm', ok: true, detail: info.mlx_lm }
+      : { check: 'mlx-lm', ok: false, detail: `${info.mlx_lm} ignores --adapter-path in mlx_lm.server`, fix: 'run `sh scripts/setup.sh` (pins 0.32.2)' },
+  ];
+}
+
+/** sum over i,j of (A A^T)_ij for A = arange(4096)/4096 reshaped 64x64: what the probe must print. */
+function sumOfGram(): number {
+  let total = 0;
+  const col = new Array<number>(64).fill(0);
+  for (let r = 0; r < 64; r++) for (let c = 0; c < 64; c++) col[c]! += (r * 64 + c) / 4096;
+  for (const s of col) total += s * s;
+  return total;
+}
+
+export async function checkRedis(config: Config): Promise<CheckResult[]> {
+  const binary = await execa('redis-server', ['--version'], { reject: false });
+  const version = /v=(\d+)\.(\d+)\.(\d+)/.exec(String(binary.stdout));
+  const rows: CheckResult[] = [];
+  const binaryOk = version !== null && (Number(version[1]) > 6 || (Number(version[1]) === 6 && Number(version[2]) >= 2));
+  rows.push(
+    binaryOk
+      ? { check: 'redis-server', ok: true, detail: `${version![1]}.${version![2]}.${version![3]}` }
+      : {
+          check: 'redis-server',
+          ok: false,
+          detail: version ? `${version[1]}.${version[2]} is older than 6.2` : 'not installed',
+          fix: 'run `sh scripts/setup.sh` (brew install redis / apt-get install redis-server)',
+        },
+  );
+  const probe = await probeRedis(config.redis.url);
+  const shown = redact(config.redis.url);
+  if (probe.ok) {
+    rows.push({ check: 'Redis', ok: true, detail: `${shown} answers (Redis ${probe.version})` });
+  } else if (config.redis.embedded && !config.redisFromEnv && isLoopbackRedis(config.redis.url)) {
+    rows.push({ check: 'Redis', ok: binaryOk, detail: `${shown} not running; commands start an embedded redis-server there` });
+  } else {
+    rows.push({ check: 'Redis', ok: false, detail: `${shown}: ${probe.reason}`, fix: 'start Redis on the coordinator or fix redis.url / REDIS_URL' });
+  }
+  return rows;
+}
+
+export async function checkGit(config: Config): Promise<CheckResult> {
+  const repo = config.paths.repo;
+  if (!existsSync(repo)) return { check: 'git', ok: false, detail: `${repo} does not exist`, fix: 'set paths.repo to your clone' };
+  const git = simpleGit(repo);
+  if (!(await git.checkIsRepo())) return { check: 'git', ok: false, detail: `${repo} is not a git repository`, fix: 'clone the project with git' };
+  const status = await git.status();
+  const dirty = status.files.length;
+  return {
+    check: 'git',
+    ok: true,
+    detail: `${status.current ?? 'detached'} at ${repo}${dirty > 0 ? `, ${dirty} uncommitted file(s): \`run\` will refuse until committed` : ', clean'}`,
+  };
+}
+
+function compareVersions(version: string, min: readonly number[]): number {
+  const parts = version.split('.').map((p) => Number.parseInt(p, 10));
+  for (let i = 0; i < min.length; i++) {
+    const d = (parts[i] ?? 0) - (min[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
