@@ -1,0 +1,63 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, fstatSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fsyncDirectory, writeFileAtomic } from './atomic.js';
+import { formatRow, header, parseResults, type ParsedResults, type ResultRow } from './results-format.js';
+
+/**
+ * results.tsv on disk. Append-only: a row is one `write` of the whole line on an O_APPEND descriptor, then
+ * fsync, so a crash leaves either the whole row or none of it (and a torn last line is isolated by a newline,
+ * reported by the reader, never repaired). Nothing in this module rewrites an existing file.
+ */
+export class ResultsFileError extends Error {
+  override readonly name = 'ResultsFileError';
+}
+
+export function readResults(path: string): ParsedResults {
+  if (!existsSync(path)) return { agents: [], rows: [], corrupt: [] };
+  try {
+    return parseResults(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ResultsFileError(`${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Appends one row; creates the file with its header (atomically) when missing. The agent columns of an existing
+ * file must match the council's, in order: a different council needs its own results file.
+ */
+export function appendResult(path: string, row: ResultRow, agents: readonly string[]): void {
+  if (!existsSync(path)) {
+    writeFileAtomic(path, `${header(agents).join('\t')}\n`, { exclusive: true });
+  }
+  const existing = readHeader(path);
+  const expected = header(agents).join('\t');
+  if (existing !== expected) {
+    throw new ResultsFileError(
+      `${path} has the columns "${existing}" but this council needs "${expected}"; point paths.results at a new file for this council`,
+    );
+  }
+  // a+ is O_APPEND with read access, so the last byte can be checked on the same descriptor.
+  const fd = openSync(path, 'a+');
+  try {
+    const prefix = endsWithNewline(fd) ? '' : '\n';
+    writeSync(fd, `${prefix}${formatRow(row, agents)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  fsyncDirectory(dirname(path));
+}
+
+function readHeader(path: string): string {
+  const text = readFileSync(path, 'utf8');
+  const end = text.indexOf('\n');
+  return end < 0 ? text : text.slice(0, end);
+}
+
+function endsWithNewline(fd: number): boolean {
+  const size = fstatSync(fd).size;
+  if (size === 0) return true;
+  const buf = Buffer.alloc(1);
+  readSync(fd, buf, 0, 1, size - 1);
+  return buf[0] === 0x0a;
+}
