@@ -19,9 +19,9 @@ export const fleetSection = z
     roles: z
       .record(text('a role name'), roleSchema, { error: 'expected a map of role name to { consumes, stalledCheck }' })
       .default({
-        mini: { consumes: ['train-proxy', 'eval'], stalledCheck: ['train-full'] },
+        mini: { consumes: ['train-proxy', 'eval', 'route'], stalledCheck: ['train-full'] },
         mbp: { consumes: ['train-full'], stalledCheck: [] },
-        all: { consumes: ['train-proxy', 'train-full', 'eval'], stalledCheck: [] },
+        all: { consumes: ['train-proxy', 'train-full', 'eval', 'route'], stalledCheck: [] },
       }),
     heartbeat: z
       .strictObject({
@@ -37,6 +37,25 @@ export const fleetSection = z
         durationMs: integer(1_000, 3_600_000).default(120_000),
         stalledIntervalMs: integer(500, 3_600_000).default(30_000),
         maxStalledCount: integer(0, 100).default(3),
+        /** A job started this many times (sleeps, crashes, hand-backs) fails for good instead of looping. */
+        maxStartedAttempts: integer(1, 1_000).default(8),
+      })
+      .prefault({}),
+    /** Attempts per training or eval job; a crash or a lost machine costs one. */
+    attempts: integer(1, 100).default(3),
+    /** On SIGTERM: time for the trainer to exit after SIGTERM before SIGKILL. */
+    killAfterMs: integer(100, 600_000).default(10_000),
+    /** On SIGTERM: the worker exits within this time, whatever is still running. */
+    shutdownTimeoutMs: integer(500, 600_000).default(30_000),
+    /**
+     * Where datasets and adapters live. Without `url`, this machine holds the store (in `<state>/artifacts`) and
+     * nothing is copied; with it (e.g. "http://mini.local:8377/artifacts"), downloads are cached by hash in
+     * `<state>/artifact-cache`. The bearer token is AUTORESEARCH_SERVER_TOKEN.
+     */
+    artifacts: z
+      .strictObject({
+        url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as "http://mini.local:8377/artifacts"' }).optional(),
+        requestTimeoutMs: integer(1_000, 3_600_000).default(600_000),
       })
       .prefault({}),
   })

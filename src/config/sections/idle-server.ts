@@ -12,6 +12,8 @@ export const idleServerSection = z
     /** Answers 2xx when the server is up. */
     healthUrl: httpUrl().optional(),
     healthTimeoutMs: integer(100, 600_000).default(60_000),
+    /** After the last GPU job, wait this long for another before restarting it (train is followed by eval). */
+    restoreDelayMs: integer(0, 3_600_000).default(60_000),
     /** Whatever is running, the idle server is back up by this local time. */
     morningDeadline: clockTime().default('07:00'),
   })

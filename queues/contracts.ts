@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import type { QueueName } from './names.js';
+
+/**
+ * The payload of every job, one zod schema per queue. Payloads are untrusted input (anything with access to
+ * Redis can write one), so they are parsed when enqueued and again when consumed, and they never carry a path
+ * or a command: datasets and adapters are named by sha256, models by mode (each worker reads its own config).
+ */
+export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected a lowercase hex sha256' });
+
+export const experimentIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,100}$/, { error: 'expected 1-100 characters of [A-Za-z0-9_-]' })
+  .refine((id) => !/^\d+$/.test(id), { error: 'must not be all digits (BullMQ reserves those ids)' });
+
+const modeSchema = z.enum(['full', 'proxy']);
+
+/** The AGENT MODIFIABLE values; ranges are checked again by the section writer against the one table. */
+export const sectionValuesSchema = z.record(
+  z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+  z.union([z.number(), z.string().max(10_000), z.record(z.string().max(100), z.number())]),
+);
+
+export const trainJobSchema = z.strictObject({
+  experimentId: experimentIdSchema,
+  mode: modeSchema,
+  commit: z.string().regex(/^[0-9a-f]{7,64}$/, { error: 'expected a git commit hash' }),
+  values: sectionValuesSchema,
+  datasetSha256: sha256Schema,
+});
+export type TrainJob = z.infer<typeof trainJobSchema>;
+
+export const evalJobSchema = z.strictObject({
+  experimentId: experimentIdSchema,
+  mode: modeSchema,
+  /** Null evaluates the bare base model (a baseline with no champion yet). */
+  adapterSha256: sha256Schema.nullable(),
+});
+export type EvalJob = z.infer<typeof evalJobSchema>;
+
+export const routeJobSchema = z.strictObject({ experimentId: experimentIdSchema });
+export type RouteJob = z.infer<typeof routeJobSchema>;
+
+export const trainProgressSchema = z.strictObject({
+  stage: z.literal('train'),
+  iteration: z.number().int().nonnegative(),
+  iters: z.number().int().positive(),
+  trainLoss: z.number().nullable(),
+  etaSeconds: z.number().nonnegative().nullable(),
+});
+export const evalProgressSchema = z.strictObject({
+  stage: z.literal('eval'),
+  done: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+});
+export const jobProgressSchema = z.discriminatedUnion('stage', [trainProgressSchema, evalProgressSchema]);
+export type JobProgress = z.infer<typeof jobProgressSchema>;
+
+export interface JobPayloads {
+  'train-full': TrainJob;
+  'train-proxy': TrainJob;
+  eval: EvalJob;
+  route: RouteJob;
+}
+
+export const payloadSchemas: { [Q in QueueName]: z.ZodType<JobPayloads[Q]> } = {
+  'train-full': trainJobSchema,
+  'train-proxy': trainJobSchema,
+  eval: evalJobSchema,
+  route: routeJobSchema,
+};
+
+export class InvalidPayloadError extends Error {
+  override readonly name = 'InvalidPayloadError';
+}
+
+/** Parses a payload for `queue`, naming each offending field: the same check on both sides of the queue. */
+export function parsePayload<Q extends QueueName>(queue: Q, data: unknown): JobPayloads[Q] {
+  const result = payloadSchemas[queue].safeParse(data);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`);
+  throw new InvalidPayloadError(`invalid ${queue} job payload: ${problems.join('; ')}`);
+}

@@ -1,0 +1,78 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { Config } from '../config/load.js';
+import type { Logger } from '../log.js';
+import { writeFileAtomic } from './atomic.js';
+
+/**
+ * The daytime model server: stopped before GPU work and always started again. Before stopping it, a marker
+ * file is written to the state folder, so if this process dies while it is down, the next worker start (or
+ * the watchdog) sees the marker and restores it.
+ */
+export class IdleServer {
+  readonly markerFile: string;
+
+  constructor(
+    private readonly settings: Config['idleServer'],
+    stateDir: string,
+    private readonly log: Logger,
+  ) {
+    this.markerFile = join(stateDir, 'idle-server.stopped');
+  }
+
+  get enabled(): boolean {
+    return this.settings.enabled;
+  }
+
+  /** True when a previous run stopped the server and did not get to restore it. */
+  get markedStopped(): boolean {
+    return existsSync(this.markerFile);
+  }
+
+  async stop(reason: string): Promise<void> {
+    if (!this.settings.enabled) return;
+    await writeFileAtomic(this.markerFile, `${JSON.stringify({ pid: process.pid, at: new Date().toISOString(), reason })}\n`);
+    const result = await execa(this.settings.stop![0]!, this.settings.stop!.slice(1), { reject: false, timeout: 60_000 });
+    if (result.failed) {
+      // Stopping a server that is not running fails on launchctl; the GPU is free either way.
+      this.log.warn({ exitCode: result.exitCode, stderr: result.stderr.slice(-500) }, 'idle server stop command failed');
+    } else {
+      this.log.info({ reason }, 'idle model server stopped for GPU work');
+    }
+  }
+
+  /** Starts the server unless it already answers, waits until it is healthy, then clears the marker. */
+  async start(reason: string): Promise<void> {
+    if (!this.settings.enabled) return;
+    if (!(await this.healthy())) {
+      const result = await execa(this.settings.start![0]!, this.settings.start!.slice(1), { reject: false, timeout: 60_000 });
+      if (result.failed) {
+        this.log.warn({ exitCode: result.exitCode, stderr: result.stderr.slice(-500) }, 'idle server start command failed');
+      }
+      const deadline = Date.now() + this.settings.healthTimeoutMs;
+      while (!(await this.healthy())) {
+        if (Date.now() > deadline) {
+          throw new Error(
+            `the idle model server did not answer ${this.settings.healthUrl} within ${this.settings.healthTimeoutMs} ms after ` +
+              `${JSON.stringify(this.settings.start)}; check its logs, then run \`autoresearch worker\` again to retry`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    await rm(this.markerFile, { force: true });
+    this.log.info({ reason }, 'idle model server is up');
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      const response = await fetch(this.settings.healthUrl!, { signal: AbortSignal.timeout(2_000) });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+}
