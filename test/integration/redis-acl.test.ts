@@ -1,0 +1,131 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import { execa, type ResultPromise } from 'execa';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectionUrl } from '../../ops/redis/url.js';
+import { writeLanSetup, type LanSetup } from '../../ops/redis/setup.js';
+import { probeRedis } from '../../src/redis/connections.js';
+import { freePort } from '../support/free-port.js';
+
+/** A separate redis-server started with exactly the files `autoresearch redis setup` writes. */
+describe('Redis for two machines: the generated ACL on a real redis-server', () => {
+  const state = mkdtempSync(join(tmpdir(), 'autoresearch-acl-'));
+  let server: ResultPromise;
+  let setup: LanSetup;
+  let port: number;
+  const clients: Redis[] = [];
+  const url = (user: { username: string; password: string }) =>
+    connectionUrl({ host: '127.0.0.1', port, username: user.username, password: user.password });
+  const client = (u: string) => {
+    const c = new Redis(u, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    c.on('error', () => undefined);
+    clients.push(c);
+    return c;
+  };
+  /** ioredis reports an AUTH refusal as an 'error' event and then rejects connect() with "Connection is closed". */
+  const connectError = async (u: string): Promise<string> => {
+    const c = client(u);
+    const seen: string[] = [];
+    c.on('error', (e: Error) => seen.push(e.message));
+    await c.connect().catch((e: Error) => seen.push(e.message));
+    return seen.join(' | ');
+  };
+
+  beforeAll(async () => {
+    port = await freePort();
+    const written = writeLanSetup({ stateDir: state, prefix: 'fleet', lanAddress: null, port, rotate: false });
+    setup = written.setup;
+    server = execa('redis-server', [written.files.conf, '--appendonly', 'no'], { stdio: 'ignore', reject: false });
+    const worker = url(setup.worker);
+    for (let i = 0; ; i++) {
+      if ((await probeRedis(worker, 500)).ok) break;
+      if (i > 200) throw new Error('the ACL redis-server did not come up');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    server.kill('SIGTERM');
+    await server;
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  it('keeps the passwords out of the ACL file and the secrets private', () => {
+    const files = join(state, 'redis-lan');
+    const acl = readFileSync(join(files, 'users.acl'), 'utf8');
+    expect(acl).not.toContain(setup.worker.password);
+    expect(acl).toMatch(/^user default reset off$/m);
+    expect(statSync(join(files, 'credentials.json')).mode & 0o077).toBe(0);
+    expect(statSync(join(files, 'users.acl')).mode & 0o077).toBe(0);
+  });
+
+  it('runs a BullMQ queue end to end as the worker user', async () => {
+    const connection = { url: url(setup.worker), maxRetriesPerRequest: null } as const;
+    const queue = new Queue('acl-e2e', { connection, prefix: 'fleet' });
+    const events = new QueueEvents('acl-e2e', { connection, prefix: 'fleet' });
+    const worker = new Worker(
+      'acl-e2e',
+      async (job) => {
+        await job.updateProgress({ iteration: 1 });
+        await job.log('step');
+        if (job.attemptsMade === 0) throw new Error('first attempt fails, to exercise the retry path');
+        return { doubled: (job.data as { n: number }).n * 2 };
+      },
+      { connection, prefix: 'fleet', name: 'acl-worker' },
+    );
+    const errors: Error[] = [];
+    worker.on('error', (e) => errors.push(e));
+    try {
+      await events.waitUntilReady();
+      await worker.waitUntilReady();
+      const job = await queue.add('double', { n: 21 }, { attempts: 2, backoff: { type: 'fixed', delay: 50 } });
+      expect(await job.waitUntilFinished(events, 15_000)).toEqual({ doubled: 42 });
+      expect(await queue.getJobCounts('completed', 'failed')).toEqual({ completed: 1, failed: 0 });
+      expect((await queue.getWorkers()).length).toBe(1);
+      await queue.pause();
+      await queue.resume();
+      expect(errors).toEqual([]);
+    } finally {
+      await worker.close();
+      await events.close();
+      await queue.close();
+    }
+  });
+
+  it('refuses a wrong password and the default user', async () => {
+    expect(await connectError(url({ username: setup.worker.username, password: 'not-the-password-at-all' }))).toMatch(/WRONGPASS/);
+    const anonymous = new Redis(port, '127.0.0.1', { enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    anonymous.on('error', () => undefined);
+    clients.push(anonymous);
+    await expect(anonymous.get('fleet:x')).rejects.toThrow(/NOAUTH/);
+    expect(await connectError(`redis://default:anything-long-enough@127.0.0.1:${port}`)).toMatch(/WRONGPASS/);
+  });
+
+  it('denies the worker user dangerous commands, keys outside its prefix, and the same through Lua', async () => {
+    const c = client(url(setup.worker));
+    await c.connect();
+    await expect(c.flushall()).rejects.toThrow(/NOPERM/);
+    await expect(c.flushdb()).rejects.toThrow(/NOPERM/);
+    await expect(c.config('GET', 'dir')).rejects.toThrow(/NOPERM/);
+    await expect(c.keys('*')).rejects.toThrow(/NOPERM/);
+    await expect(c.call('SHUTDOWN', 'NOSAVE')).rejects.toThrow(/NOPERM/);
+    await expect(c.call('CLIENT', 'KILL', 'TYPE', 'normal')).rejects.toThrow(/NOPERM/);
+    await expect(c.set('other:key', '1')).rejects.toThrow(/NOPERM/);
+    await expect(c.eval("return redis.call('FLUSHALL')", 0)).rejects.toThrow(/can't run this command/);
+    await expect(c.eval("return redis.call('SET', KEYS[1], '1')", 1, 'other:key')).rejects.toThrow(/NOPERM/);
+    expect(await c.set('fleet:ok', '1')).toBe('OK');
+  });
+
+  it('lets the admin user do maintenance', async () => {
+    const admin = client(url(setup.admin));
+    await admin.connect();
+    expect(await admin.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+    expect(await admin.config('GET', 'appendfsync')).toEqual(['appendfsync', 'everysec']);
+    expect(await admin.config('GET', 'protected-mode')).toEqual(['protected-mode', 'yes']);
+    expect(await admin.call('ACL', 'WHOAMI')).toBe('admin');
+  });
+});
