@@ -1,0 +1,63 @@
+import type { EvalSummary } from '../eval/summary.js';
+import type { Mode, RequestedMode, SectionValues, TrainingSummary } from '../research/executor.js';
+import type { ResultRow } from '../research/results-format.js';
+
+/** One parameter of the AGENT MODIFIABLE section, as python/hyperparameters.json describes it. */
+export interface ParamSpec {
+  name: string;
+  type: 'int' | 'float' | 'agent_weights';
+  min: number;
+  max: number;
+  baseline: number;
+  description: string;
+}
+
+/** What a planner sees before proposing: everything is read from files the loop owns, never from memory. */
+export interface PlannerContext {
+  experimentId: string;
+  mode: RequestedMode;
+  /** The section as it stands at the champion's commit (without the hypothesis). */
+  current: SectionValues;
+  /** Every row of results.tsv, oldest first. */
+  history: ResultRow[];
+  /** The champion this experiment will be judged against, when its mode is known and it has scores. */
+  champion: { mode: Mode; row: ResultRow; summary: EvalSummary } | null;
+  lastTraining: TrainingSummary | null;
+  agents: string[];
+  specs: ParamSpec[];
+}
+
+export interface PlannerUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+  costUsd: number;
+  requestIds: string[];
+}
+
+export interface Proposal {
+  hypothesis: string;
+  /** Only the parameters that change, as proposed. */
+  changes: SectionValues;
+  /** The full section after applying the changes, validated against the ranges. */
+  values: SectionValues;
+}
+
+export type PlanOutcome =
+  | { kind: 'proposal'; proposal: Proposal; usage: PlannerUsage | null }
+  /** The planner answered, but twice with something the ranges reject: logged as an `invalid` row. */
+  | { kind: 'invalid'; hypothesis: string; reasons: string[]; raw: unknown; usage: PlannerUsage | null }
+  /** Planning cannot continue tonight (cost cap, API unavailable after retries, search space exhausted). */
+  | { kind: 'stop'; reason: string; usage: PlannerUsage | null };
+
+export interface Planner {
+  readonly name: string;
+  propose(context: PlannerContext, signal?: AbortSignal): Promise<PlanOutcome>;
+}
+
+/** The run cannot go on with this planner, whatever the next experiment would be (e.g. the API key is rejected). */
+export class PlannerFatalError extends Error {
+  override readonly name = 'PlannerFatalError';
+  readonly exitCode = 1;
+}
