@@ -1,6 +1,6 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, fstatSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fsyncDirectory, writeFileAtomic } from './atomic.js';
+import { fsyncDirectory } from './atomic.js';
 import { formatRow, header, parseResults, type ParsedResults, type ResultRow } from './results-format.js';
 
 /**
@@ -22,24 +22,27 @@ export function readResults(path: string): ParsedResults {
 }
 
 /**
- * Appends one row; creates the file with its header (atomically) when missing. The agent columns of an existing
- * file must match the council's, in order: a different council needs its own results file.
+ * Appends one row, writing the header first when the file is new or empty (in the same single write). The
+ * agent columns of an existing file must match the council's, in order: a different council needs its own file.
  */
 export function appendResult(path: string, row: ResultRow, agents: readonly string[]): void {
-  if (!existsSync(path)) {
-    writeFileAtomic(path, `${header(agents).join('\t')}\n`, { exclusive: true });
-  }
-  const existing = readHeader(path);
   const expected = header(agents).join('\t');
-  if (existing !== expected) {
-    throw new ResultsFileError(
-      `${path} has the columns "${existing}" but this council needs "${expected}"; point paths.results at a new file for this council`,
-    );
-  }
-  // a+ is O_APPEND with read access, so the last byte can be checked on the same descriptor.
+  mkdirSync(dirname(path), { recursive: true });
+  // a+ is O_APPEND with read access, so the header and the last byte can be checked on the same descriptor.
   const fd = openSync(path, 'a+');
   try {
-    const prefix = endsWithNewline(fd) ? '' : '\n';
+    const size = fstatSync(fd).size;
+    let prefix = '';
+    if (size === 0) prefix = `${expected}\n`;
+    else {
+      const existing = readHeader(path);
+      if (existing !== expected) {
+        throw new ResultsFileError(
+          `${path} has the columns "${existing}" but this council needs "${expected}"; point paths.results at a new file for this council`,
+        );
+      }
+      if (!endsWithNewline(fd, size)) prefix = '\n';
+    }
     writeSync(fd, `${prefix}${formatRow(row, agents)}\n`);
     fsyncSync(fd);
   } finally {
@@ -54,9 +57,7 @@ function readHeader(path: string): string {
   return end < 0 ? text : text.slice(0, end);
 }
 
-function endsWithNewline(fd: number): boolean {
-  const size = fstatSync(fd).size;
-  if (size === 0) return true;
+function endsWithNewline(fd: number, size: number): boolean {
   const buf = Buffer.alloc(1);
   readSync(fd, buf, 0, 1, size - 1);
   return buf[0] === 0x0a;
