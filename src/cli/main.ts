@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf } from '../errors.js';
 import { configCommand } from './commands/config.js';
 import { doctorCommand } from './commands/doctor.js';
+import { opsCommand } from './commands/ops.js';
+import { redisCommand } from './commands/redis.js';
 import { installSignalHandlers, runCleanups } from './lifecycle.js';
 
 function buildProgram(): Command {
@@ -11,6 +13,8 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(doctorCommand());
   program.addCommand(configCommand());
+  program.addCommand(opsCommand());
+  program.addCommand(redisCommand());
   return program;
 }
 
