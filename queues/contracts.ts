@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { evalSummarySchema } from '../src/eval/summary.js';
 import type { QueueName } from './names.js';
 
 /**
@@ -81,3 +82,13 @@ export function parsePayload<Q extends QueueName>(queue: Q, data: unknown): JobP
   const problems = result.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`);
   throw new InvalidPayloadError(`invalid ${queue} job payload: ${problems.join('; ')}`);
 }
+
+/** Results cross machines too; the executor parses them before believing them. */
+export const evalResultSchema = z.strictObject({
+  runId: z.string(),
+  /** The run's folder on the machine that evaluated. */
+  runDir: z.string(),
+  machine: z.string(),
+  summary: evalSummarySchema,
+});
+export type EvalResult = z.infer<typeof evalResultSchema>;

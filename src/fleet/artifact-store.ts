@@ -90,7 +90,8 @@ export function createArtifactStoreRouter(options: ArtifactStoreOptions): Router
       res.status(404).json({ error: 'no such bundle' });
       return;
     }
-    res.json(manifest);
+    // The stored bytes, not a re-serialisation: the client checks they hash to the bundle's name.
+    res.type('application/json').sendFile(store.blobPath(req.params.sha256 as string));
   });
 
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {

@@ -1,0 +1,245 @@
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../src/config/load.js';
+import { artifactStoreFor, type ArtifactStore } from '../src/fleet/artifact-client.js';
+import { readPresence } from '../src/fleet/presence.js';
+import { logger, type Logger } from '../src/log.js';
+import { workerConnection } from '../src/redis/connections.js';
+import {
+  experimentExecutionSchema,
+  trainingSummarySchema,
+  type ExperimentExecution,
+  type ExperimentExecutor,
+  type ExperimentProgress,
+  type ExperimentRequest,
+  type TrainingSummary,
+} from '../src/research/executor.js';
+import { evalResultSchema, experimentIdSchema, sectionValuesSchema, sha256Schema } from './contracts.js';
+import { ExperimentStore, type ExperimentRecord } from './experiment-state.js';
+import { jobIds, trainQueueFor } from './names.js';
+import { FleetQueues } from './queues.js';
+import { trainPayload } from './route.js';
+import { chooseMode } from './routing.js';
+
+export interface FleetExecutorDeps {
+  /** Prepares the experiment's dataset on this (the planner's) machine and returns its folder. */
+  prepareDataset: (request: ExperimentRequest) => Promise<{ dir: string }>;
+  artifacts?: ArtifactStore;
+  /** How often `wait` looks at Redis. */
+  pollMs?: number;
+  log?: Logger;
+}
+
+export interface FleetExecutor extends ExperimentExecutor {
+  close(): Promise<void>;
+}
+
+/**
+ * The BullMQ implementation of the executor. All state is in Redis (the experiment's record plus its jobs),
+ * so `wait` can be called again by a restarted planner. Results are read only from the job the record points
+ * at, and only once BullMQ has accepted it as completed: a late duplicate from a machine that lost its lock
+ * was refused by BullMQ and never becomes a result.
+ */
+export function createFleetExecutor(config: Config, redisUrl: string, deps: FleetExecutorDeps): FleetExecutor {
+  const redis: Redis = workerConnection(redisUrl);
+  redis.on('error', () => undefined);
+  const prefix = config.redis.prefix;
+  const queues = new FleetQueues(redis, { prefix, attempts: config.fleet.attempts });
+  const store = new ExperimentStore(redis, prefix);
+  const artifacts = deps.artifacts ?? artifactStoreFor(config);
+  const pollMs = deps.pollMs ?? 1_000;
+  const log = deps.log ?? logger('executor');
+
+  const enqueue = async (record: ExperimentRecord): Promise<void> => {
+    const { experimentId } = record.request;
+    if (record.request.kind === 'baseline') {
+      const evalJobId = jobIds.eval(experimentId);
+      const adapterSha256 = record.request.championAdapterSha256 ?? null;
+      await queues.add('eval', evalJobId, { experimentId, mode: record.mode, adapterSha256 });
+      await store.compareAndSet(experimentId, { stage: 'enqueueing' }, { stage: 'eval', evalJobId, ...(adapterSha256 ? { adapterSha256 } : {}) });
+      return;
+    }
+    const trainJobId = jobIds.train(experimentId, record.mode);
+    if (record.mode === 'full') {
+      // The deadline is queued before the job it guards, and acts only once the record says `train`.
+      await queues.add('route', jobIds.route(experimentId), { experimentId }, { delay: config.fleet.pickupDeadlineMs });
+    }
+    await queues.add(trainQueueFor(record.mode), trainJobId, trainPayload(record, record.mode));
+    await store.compareAndSet(experimentId, { stage: 'enqueueing' }, { stage: 'train', trainJobId });
+  };
+
+  const startEval = async (record: ExperimentRecord, training: TrainingSummary): Promise<void> => {
+    const { experimentId } = record.request;
+    const useful = training.adapterSha256 !== null && (training.status === 'ok' || training.status === 'budget');
+    const evalJobId = jobIds.eval(experimentId);
+    const moved = await store.compareAndSet(
+      experimentId,
+      { stage: 'train', trainJobId: record.trainJobId! },
+      useful
+        ? { stage: 'eval', training: JSON.stringify(training), adapterSha256: training.adapterSha256!, evalJobId }
+        : { stage: 'done', training: JSON.stringify(training) },
+    );
+    if (moved && useful) {
+      await queues.add('eval', evalJobId, { experimentId, mode: record.mode, adapterSha256: training.adapterSha256 });
+    }
+  };
+
+  const execution = async (record: ExperimentRecord): Promise<ExperimentExecution> => {
+    const evalResult = record.result ? evalResultSchema.parse(JSON.parse(record.result)) : null;
+    const adapterSha256 = record.adapterSha256 ?? null;
+    return experimentExecutionSchema.parse({
+      experimentId: record.request.experimentId,
+      mode: record.mode,
+      modeReason: record.modeReason,
+      model: record.model,
+      training: record.training ?? null,
+      adapterSha256,
+      adapterPath: adapterSha256 ? await artifacts.resolveBundle(adapterSha256) : null,
+      eval: evalResult?.summary ?? null,
+      evalRunDir: evalResult?.runDir ?? null,
+    }) as ExperimentExecution;
+  };
+
+  /** One look at the experiment; returns its execution when done. */
+  const step = async (experimentId: string, onProgress?: (p: ExperimentProgress) => void): Promise<ExperimentExecution | null> => {
+    const record = await store.read(experimentId);
+    if (!record) throw new Error(`experiment ${experimentId} has no record in Redis (settled, or Redis lost its data)`);
+    const report = (stage: ExperimentProgress['stage'], job?: Job) => {
+      const detail = job?.progress && typeof job.progress === 'object' ? (job.progress as Record<string, unknown>) : undefined;
+      const machine = job?.processedBy?.split('/')[0];
+      onProgress?.({ experimentId, stage, mode: record.mode, ...(machine ? { machine } : {}), ...(detail ? { detail } : {}) });
+    };
+    switch (record.stage) {
+      case 'enqueueing':
+        await enqueue(record);
+        return null;
+      case 'train': {
+        const queue = queues.get(record.trainJobId!.endsWith('-train-full') ? 'train-full' : 'train-proxy');
+        const job = await queue.getJob(record.trainJobId!);
+        const state = job ? await job.getState() : 'unknown';
+        if (job && state === 'completed') {
+          const parsed = trainingSummarySchema.safeParse(job.returnvalue);
+          await startEval(
+            record,
+            parsed.success ? parsed.data : failedTraining(`the trainer returned an invalid summary: ${parsed.error.issues[0]?.message}`),
+          );
+        } else if (job && state === 'failed') {
+          await startEval(record, failedTraining(job.failedReason || 'training failed'));
+        } else {
+          report(state === 'active' ? 'train' : 'queued', job);
+        }
+        return null;
+      }
+      case 'eval': {
+        const job = await queues.get('eval').getJob(record.evalJobId!);
+        const state = job ? await job.getState() : 'unknown';
+        if (!job || state === 'unknown') {
+          // The record moved to eval but the job was never added (the planner stopped in between).
+          await queues.add('eval', record.evalJobId!, {
+            experimentId,
+            mode: record.mode,
+            adapterSha256: record.adapterSha256 ?? null,
+          });
+        } else if (state === 'completed') {
+          const parsed = evalResultSchema.safeParse(job.returnvalue);
+          if (!parsed.success) log.error({ experimentId, issue: parsed.error.issues[0] }, 'eval result is malformed');
+          await store.compareAndSet(
+            experimentId,
+            { stage: 'eval' },
+            parsed.success ? { stage: 'done', result: JSON.stringify(parsed.data) } : { stage: 'done' },
+          );
+        } else if (state === 'failed') {
+          log.error({ experimentId, reason: job.failedReason }, 'evaluation failed');
+          await store.compareAndSet(experimentId, { stage: 'eval' }, { stage: 'done' });
+        } else {
+          report(state === 'active' ? 'eval' : 'queued', job);
+        }
+        return null;
+      }
+      case 'done':
+        return execution(record);
+    }
+  };
+
+  return {
+    async submit(request) {
+      experimentIdSchema.parse(request.experimentId);
+      sectionValuesSchema.parse(request.values);
+      if (request.championAdapterSha256) sha256Schema.parse(request.championAdapterSha256);
+      const existing = await store.read(request.experimentId);
+      if (existing) {
+        if (existing.stage === 'enqueueing') await enqueue(existing);
+        return;
+      }
+      const presence = await readPresence(redis, prefix);
+      const route = chooseMode(request.mode, presence.live);
+      const fields: Record<string, string> = { mode: route.mode, modeReason: route.reason, model: config.models[route.mode].model };
+      if (request.kind === 'experiment') {
+        const dataset = await deps.prepareDataset(request);
+        fields.datasetSha256 = await artifacts.publishFolder(dataset.dir);
+      }
+      if (!(await store.create(request, fields))) return;
+      log.info({ experimentId: request.experimentId, mode: route.mode, reason: route.reason }, 'experiment submitted');
+      const record = await store.read(request.experimentId);
+      await enqueue(record!);
+    },
+
+    async wait(experimentId, { signal, onProgress } = {}) {
+      for (;;) {
+        signal?.throwIfAborted();
+        const done = await step(experimentId, onProgress);
+        if (done) return done;
+        await sleep(pollMs, signal);
+      }
+    },
+
+    async pending() {
+      const requests: ExperimentRequest[] = [];
+      for (const id of await store.pendingIds()) {
+        const record = await store.read(id);
+        if (record) requests.push(record.request);
+      }
+      return requests;
+    },
+
+    async settle(experimentId) {
+      await store.forget(experimentId);
+    },
+
+    async close() {
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}
+
+function failedTraining(message: string): TrainingSummary {
+  return {
+    status: 'crashed',
+    iterations: 0,
+    trainLoss: null,
+    valLoss: null,
+    initialValLoss: null,
+    seconds: 0,
+    tokensPerSecond: null,
+    peakMemoryGb: null,
+    adapterSha256: null,
+    datasetSha256: null,
+    machine: 'unknown',
+    message,
+  };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,170 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { readPresence, startHeartbeat } from '../../src/fleet/presence.js';
+import { producerConnection } from '../../src/redis/connections.js';
+import { createFleetExecutor, type FleetExecutor } from '../../queues/executor.js';
+import { ExperimentStore, type ExperimentRecord } from '../../queues/experiment-state.js';
+import { jobIds } from '../../queues/names.js';
+import type { ExperimentRequest } from '../../src/research/executor.js';
+import { startArtifactServer } from '../support/artifact-server.js';
+import { isAlive, startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from '../support/fleet-harness.js';
+import { uniquePrefix } from '../support/redis.js';
+
+const BASE_VALUES = { NUM_LAYERS: 32, LORA_RANK: 32, LORA_ALPHA: 64, ITERS: 50, EXPERIMENT_HYPOTHESIS: 'drill' };
+
+describe('fleet routing with real worker processes', () => {
+  const url = inject('redisUrl');
+  const prefix = uniquePrefix('fleet');
+  const root = mkdtempSync(join(tmpdir(), 'autoresearch-fleet-'));
+  const redis = producerConnection(url);
+  const store = new ExperimentStore(redis, prefix);
+  let artifactServer: Awaited<ReturnType<typeof startArtifactServer>>;
+  let miniConfigFile: string;
+  let mbpConfigFile: string;
+  let executor: FleetExecutor;
+  let mini: WorkerProcess;
+  const running: WorkerProcess[] = [];
+
+  const submit = async (experimentId: string, extra: Partial<ExperimentRequest> = {}) => {
+    await executor.submit({ experimentId, kind: 'experiment', mode: 'auto', commit: 'abc1234', values: { ...BASE_VALUES }, ...extra });
+  };
+  // The planner's side: `wait` drives the record forward; it is stopped once training is decided, since these
+  // drill machines do not evaluate.
+  const trained = (experimentId: string) => {
+    const stop = new AbortController();
+    executor.wait(experimentId, { signal: stop.signal }).catch(() => undefined);
+    return until(`${experimentId} trained`, async () => {
+      const record = await store.read(experimentId);
+      return record && record.stage !== 'train' && record.stage !== 'enqueueing' ? record : null;
+    }, 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${running.map((w) => w.output().slice(-3000)).join('\n---\n')}`);
+    }).finally(() => stop.abort());
+  };
+
+  beforeAll(async () => {
+    const miniState = join(root, 'mini');
+    artifactServer = await startArtifactServer({ dir: join(miniState, 'artifacts'), token: 'drill-token', maxUploadBytes: 1 << 30 });
+    miniConfigFile = writeMachineConfig(root, { machine: 'mini', redisUrl: url, prefix, state: miniState });
+    mbpConfigFile = writeMachineConfig(root, { machine: 'mbp', redisUrl: url, prefix, state: join(root, 'mbp'), artifactsUrl: artifactServer.url });
+    const config = loadConfig({ file: miniConfigFile });
+    executor = createFleetExecutor(config, url, {
+      pollMs: 200,
+      prepareDataset: async (request) => ({ dir: writeDataset(join(root, 'datasets', request.experimentId), request.experimentId) }),
+    });
+    mini = await startWorkerProcess(miniConfigFile, 'mini', { STEP_TRAINER_MS: '20' });
+    running.push(mini);
+  });
+
+  afterAll(async () => {
+    for (const w of running) if (w.child.exitCode === null) await w.stop();
+    await executor.close();
+    await artifactServer.close();
+    redis.disconnect();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('runs a full-mode experiment on the laptop while its heartbeat is live', async () => {
+    const mbp = await startWorkerProcess(mbpConfigFile, 'mbp', { AUTORESEARCH_SERVER_TOKEN: 'drill-token', STEP_TRAINER_MS: '20' });
+    running.push(mbp);
+    await until('mbp heartbeat', async () => (await readPresence(redis, prefix)).live.some((h) => h.machine === 'mbp'));
+
+    await submit('exp-full');
+    const record = await trained('exp-full');
+
+    expect(record.mode).toBe('full');
+    expect(record.modeReason).toBe('full-mode worker mbp is online');
+    expect(record.training).toMatchObject({ status: 'ok', machine: 'mbp', iterations: 50 });
+    // The adapter went up to the Mini's store and is readable there in place.
+    expect(existsSync(join(root, 'mini', 'artifacts', 'bundles', record.adapterSha256!, 'adapters.safetensors'))).toBe(true);
+
+    const stopped = await mbp.stop();
+    expect(stopped.exitCode).toBe(0);
+    expect(stopped.ms).toBeLessThan(8_000);
+    // A clean stop deletes the heartbeat at once, and `status` can say since when the laptop is away.
+    const presence = await readPresence(redis, prefix);
+    expect(presence.live.map((h) => h.machine)).toEqual(['mini']);
+    expect(presence.lastSeen.mbp?.role).toBe('mbp');
+  });
+
+  it('runs as proxy when no full-mode worker is online', async () => {
+    await submit('exp-away');
+    const record = await trained('exp-away');
+    expect(record.mode).toBe('proxy');
+    expect(record.modeReason).toBe('no full-mode worker online');
+    expect(record.training).toMatchObject({ status: 'ok', machine: 'mini' });
+  });
+
+  it('submitting the same experiment twice runs it once', async () => {
+    await submit('exp-twice', { mode: 'proxy' });
+    await submit('exp-twice', { mode: 'proxy' });
+    await trained('exp-twice');
+    const proxy = new Queue('train-proxy', { connection: redis, prefix });
+    const jobs = await proxy.getJobs(['completed', 'active', 'waiting', 'failed']);
+    expect(jobs.filter((j) => j.data.experimentId === 'exp-twice')).toHaveLength(1);
+  });
+
+  it('falls back to proxy exactly once when the laptop is online but never picks the job up', async () => {
+    // The laptop's heartbeat, without its worker consuming: a wedged worker (bullmq#4585) looks like this.
+    const laptop = startHeartbeat({ redis, prefix, machine: 'mbp-wedged', role: 'mbp', consumes: ['train-full'], intervalMs: 250, ttlMs: 1_200 });
+    await until('wedged heartbeat', async () => (await readPresence(redis, prefix)).live.some((h) => h.machine === 'mbp-wedged'));
+    await submit('exp-deadline');
+    expect((await store.read('exp-deadline'))!.mode).toBe('full');
+
+    const record = await trained('exp-deadline');
+    await laptop.stop();
+
+    expect(record.mode).toBe('proxy');
+    expect(record.modeReason).toBe('full job not picked up within 4 s');
+    expect(record.training).toMatchObject({ status: 'ok', machine: 'mini' });
+    const full = new Queue('train-full', { connection: redis, prefix });
+    const proxy = new Queue('train-proxy', { connection: redis, prefix });
+    expect(await full.getJobState(jobIds.train('exp-deadline', 'full'))).toBe('unknown');
+    const proxyJobs = (await proxy.getJobs(['completed', 'active', 'waiting', 'delayed', 'failed'])).filter(
+      (j) => j.data.experimentId === 'exp-deadline',
+    );
+    expect(proxyJobs).toHaveLength(1);
+    expect(proxyJobs[0]!.attemptsStarted).toBe(1);
+    const route = await new Queue('route', { connection: redis, prefix }).getJob(jobIds.route('exp-deadline'));
+    expect(route!.returnvalue).toMatchObject({ action: 'rerouted' });
+  });
+
+  it('a laptop that sleeps past its lock: the job is rerouted, its stale trainer is cancelled, and one result stands', async () => {
+    const mbp = await startWorkerProcess(mbpConfigFile, 'mbp', { AUTORESEARCH_SERVER_TOKEN: 'drill-token', STEP_TRAINER_MS: '300' });
+    running.push(mbp);
+    await until('mbp heartbeat', async () => (await readPresence(redis, prefix)).live.some((h) => h.machine === 'mbp'));
+    await submit('exp-sleep');
+    const fullId = jobIds.train('exp-sleep', 'full');
+    const runsDir = join(root, 'mbp', 'runs', fullId);
+    const pidFile = await until('the laptop trainer to start', async () => {
+      if (!existsSync(runsDir)) return null;
+      const attempt = readdirSync(runsDir)[0];
+      const file = attempt && join(runsDir, attempt, 'trainer.pid');
+      return file && existsSync(file) ? file : null;
+    });
+    const trainerPid = Number(readFileSync(pidFile, 'utf8'));
+
+    process.kill(mbp.pid, 'SIGSTOP');
+    let record: ExperimentRecord;
+    try {
+      record = await trained('exp-sleep');
+      expect(isAlive(trainerPid)).toBe(true);
+    } finally {
+      process.kill(mbp.pid, 'SIGCONT');
+    }
+
+    expect(record.mode).toBe('proxy');
+    expect(record.training).toMatchObject({ status: 'ok', machine: 'mini' });
+    // On waking, the lock renewal fails and the stale trainer is killed long before its 15 s run would end.
+    await until('the stale trainer to be gone', async () => !isAlive(trainerPid), 8_000);
+    expect(existsSync(join(pidFile, '..', 'adapter'))).toBe(false);
+    await until('the laptop to log the lost lock', async () => mbp.output().includes('lost the job lock'), 5_000);
+    const full = new Queue('train-full', { connection: redis, prefix });
+    expect(await full.getJobCounts('completed', 'active', 'waiting')).toEqual({ completed: 1, active: 0, waiting: 0 });
+    expect((await store.read('exp-sleep'))!.training!.machine).toBe('mini');
+    await mbp.stop();
+  });
+});

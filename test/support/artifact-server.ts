@@ -1,0 +1,19 @@
+import type { Server } from 'node:http';
+import express from 'express';
+import { createArtifactStoreRouter } from '../../src/fleet/artifact-store.js';
+import { logger } from '../../src/log.js';
+
+/** The artifact store mounted as `autoresearch serve` mounts it, on a free port; for tests. */
+export async function startArtifactServer(options: { dir: string; token: string | undefined; maxUploadBytes: number }) {
+  const app = express();
+  app.use('/artifacts', createArtifactStoreRouter({ ...options, log: logger('artifacts') }));
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/artifacts`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,74 @@
+import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import type { Config } from '../src/config/load.js';
+import type { ArtifactStore } from '../src/fleet/artifact-client.js';
+import type { GpuLease } from '../src/fleet/gpu-lease.js';
+import type { HeartbeatHandle } from '../src/fleet/presence.js';
+import type { Logger } from '../src/log.js';
+import { InvalidPayloadError, parsePayload, type EvalResult, type JobProgress } from '../queues/contracts.js';
+import { jobIds } from '../queues/names.js';
+import { cancelReasonOf, type Evaluator } from './contracts.js';
+import { throttled } from './train-processor.js';
+
+export interface EvalProcessorContext {
+  config: Config;
+  artifacts: ArtifactStore;
+  lease: GpuLease;
+  heartbeat: HeartbeatHandle;
+  evaluator: Evaluator;
+  log: Logger;
+}
+
+export function createEvalProcessor(ctx: EvalProcessorContext) {
+  return async (job: Job, token: string | undefined, signal?: AbortSignal): Promise<EvalResult> => {
+    let payload;
+    try {
+      payload = parsePayload('eval', job.data);
+      if (job.id !== jobIds.eval(payload.experimentId)) {
+        throw new InvalidPayloadError(`job ${job.id} does not match its payload (expected id ${jobIds.eval(payload.experimentId)})`);
+      }
+    } catch (error) {
+      throw new UnrecoverableError((error as Error).message);
+    }
+    const { experimentId, mode, adapterSha256 } = payload;
+    const log = ctx.log.child({ queue: 'eval', jobId: job.id, experimentId });
+    const abort = signal ?? new AbortController().signal;
+    try {
+      return await ctx.lease.run(
+        `eval:${job.id}`,
+        async () => {
+          ctx.heartbeat.setBusy({ queue: 'eval', jobId: job.id!, experimentId });
+          const adapterPath = adapterSha256 ? await ctx.artifacts.resolveBundle(adapterSha256) : null;
+          const report = throttled(async (progress: JobProgress) => {
+            ctx.heartbeat.setProgress(progress);
+            await job.updateProgress(progress);
+          });
+          log.info({ adapterSha256 }, 'evaluation started');
+          const run = await ctx.evaluator({
+            mode,
+            model: ctx.config.models[mode].model,
+            adapterPath,
+            adapterSha256,
+            signal: abort,
+            onProgress: (p) => report({ stage: 'eval', ...p }),
+          });
+          abort.throwIfAborted();
+          log.info({ overall: run.summary.overall, runDir: run.dir }, 'evaluation finished');
+          return { runId: run.runId, runDir: run.dir, machine: ctx.config.fleet.machine, summary: run.summary };
+        },
+        abort,
+      );
+    } catch (error) {
+      const reason = cancelReasonOf(abort);
+      if (reason === null) throw error;
+      log.warn({ reason }, 'evaluation cancelled');
+      if (reason === 'shutdown') {
+        if (token) await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      if (reason === 'morning-deadline') throw new UnrecoverableError('stopped at the morning deadline (idleServer.morningDeadline)');
+      throw new Error(`lost the lock on job ${job.id}; its result is discarded`);
+    } finally {
+      ctx.heartbeat.setBusy(null);
+    }
+  };
+}
