@@ -31,8 +31,16 @@ export class FleetQueues {
   constructor(
     connection: Redis,
     private readonly settings: QueueSettings,
+    /** Connection errors during an outage; the connection's owner decides how loud they are. */
+    onError: (error: Error) => void = () => undefined,
   ) {
-    this.queues = new Map(QUEUES.map((name) => [name, new Queue(name, { connection, prefix: settings.prefix })]));
+    this.queues = new Map(
+      QUEUES.map((name) => {
+        const queue = new Queue(name, { connection, prefix: settings.prefix });
+        queue.on('error', onError);
+        return [name, queue];
+      }),
+    );
   }
 
   get(name: QueueName): Queue {

@@ -1,0 +1,184 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { execa } from 'execa';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { producerConnection } from '../../src/redis/connections.js';
+import { startRedisServer } from '../../src/redis/server-process.js';
+import { PROJECT_ROOT } from '../../src/project.js';
+import { createFleetExecutor, type FleetExecutor } from '../../queues/executor.js';
+import { ExperimentStore } from '../../queues/experiment-state.js';
+import { jobIds } from '../../queues/names.js';
+import { isAlive, startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from '../support/fleet-harness.js';
+import { freePort } from '../support/free-port.js';
+import { uniquePrefix } from '../support/redis.js';
+
+const IDLE_CTL = join(PROJECT_ROOT, 'test/support/idle-ctl.mjs');
+
+describe('fleet crashes, shutdowns and outages', () => {
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+  });
+
+  async function machine(redisUrl: string, idle?: { dir: string; port: number }) {
+    const root = mkdtempSync(join(tmpdir(), 'autoresearch-crash-'));
+    const prefix = uniquePrefix('crash');
+    const file = writeMachineConfig(root, {
+      machine: 'mini',
+      redisUrl,
+      prefix,
+      state: join(root, 'state'),
+      ...(idle
+        ? {
+            idleServer: {
+              enabled: true,
+              stop: [process.execPath, IDLE_CTL, 'stop', idle.dir],
+              start: [process.execPath, IDLE_CTL, 'start', idle.dir, String(idle.port)],
+              healthUrl: `http://127.0.0.1:${idle.port}/health`,
+              healthTimeoutMs: 10_000,
+              restoreDelayMs: 200,
+            },
+          }
+        : {}),
+    });
+    const redis = producerConnection(redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+    redis.on('error', () => undefined);
+    const executor: FleetExecutor = createFleetExecutor(loadConfig({ file }), redisUrl, {
+      pollMs: 200,
+      prepareDataset: async (request) => ({ dir: writeDataset(join(root, 'datasets', request.experimentId), request.experimentId) }),
+    });
+    const store = new ExperimentStore(redis, prefix);
+    const workers: WorkerProcess[] = [];
+    cleanups.push(async () => {
+      for (const w of workers) if (w.child.exitCode === null && isAlive(w.pid)) await w.stop();
+      await executor.close();
+      redis.disconnect();
+      rmSync(root, { recursive: true, force: true });
+    });
+    const submit = (experimentId: string) =>
+      executor.submit({ experimentId, kind: 'experiment', mode: 'proxy', commit: 'abc1234', values: { ITERS: 50 } });
+    const trained = (experimentId: string, timeoutMs = 60_000) => {
+      const stop = new AbortController();
+      executor.wait(experimentId, { signal: stop.signal }).catch(() => undefined);
+      return until(`${experimentId} trained`, async () => {
+        const record = await store.read(experimentId);
+        return record && (record.stage === 'eval' || record.stage === 'done') ? record : null;
+      }, timeoutMs).finally(() => stop.abort());
+    };
+    const start = async (stepMs: number) => {
+      const w = await startWorkerProcess(file, 'mini', { STEP_TRAINER_MS: String(stepMs) });
+      workers.push(w);
+      return w;
+    };
+    const trainerPid = (experimentId: string) =>
+      until('the trainer to start', async () => {
+        const dir = join(root, 'state', 'runs', jobIds.train(experimentId, 'proxy'));
+        if (!existsSync(dir)) return null;
+        for (const attempt of readdirSync(dir)) {
+          const file = join(dir, attempt, 'trainer.pid');
+          if (existsSync(file)) return Number(readFileSync(file, 'utf8'));
+        }
+        return null;
+      });
+    const proxy = new Queue('train-proxy', { connection: redis, prefix });
+    proxy.on('error', () => undefined);
+    return { root, prefix, redis, submit, trained, start, trainerPid, proxy };
+  }
+
+  async function idleServer() {
+    const dir = mkdtempSync(join(tmpdir(), 'autoresearch-idle-'));
+    mkdirSync(dir, { recursive: true });
+    const port = await freePort();
+    const healthy = async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1_000) })).ok;
+      } catch {
+        return false;
+      }
+    };
+    await execa(process.execPath, [IDLE_CTL, 'start', dir, String(port)]);
+    await until('the idle server to answer', healthy);
+    cleanups.push(async () => {
+      await execa(process.execPath, [IDLE_CTL, 'stop', dir]);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const events = () => readFileSync(join(dir, 'events.log'), 'utf8').trim().split('\n');
+    return { dir, port, healthy, events };
+  }
+
+  it('kill -9 mid-job: the next worker start restores the idle server, and the job is retried to completion', async () => {
+    const idle = await idleServer();
+    const m = await machine(inject('redisUrl'), idle);
+    const first = await m.start(100);
+    await m.submit('exp-kill');
+    const stalePid = await m.trainerPid('exp-kill');
+    expect(await idle.healthy()).toBe(false);
+
+    process.kill(first.pid, 'SIGKILL');
+    await first.child;
+    cleanups.push(() => isAlive(stalePid) && process.kill(stalePid, 'SIGKILL'));
+    const restarted = Date.now();
+    await m.start(20);
+    await until('the idle server to be restored', idle.healthy, 15_000, 50);
+    const restoredMs = Date.now() - restarted;
+
+    const record = await m.trained('exp-kill');
+    expect(record.training).toMatchObject({ status: 'ok', machine: 'mini', iterations: 50 });
+    const job = await m.proxy.getJob(jobIds.train('exp-kill', 'proxy'));
+    expect(job!.attemptsStarted).toBe(2);
+    await until('the idle server to be up after the retried job', idle.healthy, 15_000);
+    expect(idle.events()).toEqual(['start', 'stop', 'start', 'stop', 'start']);
+    expect(restoredMs).toBeLessThan(15_000);
+  });
+
+  it('SIGTERM mid-job: the trainer is stopped, the job goes back to waiting without spending an attempt, the idle server is back', async () => {
+    const idle = await idleServer();
+    const m = await machine(inject('redisUrl'), idle);
+    const w = await m.start(200);
+    await m.submit('exp-term');
+    const trainer = await m.trainerPid('exp-term');
+
+    const stopped = await w.stop();
+
+    expect(stopped.exitCode).toBe(0);
+    expect(stopped.ms).toBeLessThan(8_000);
+    expect(isAlive(trainer)).toBe(false);
+    expect(await idle.healthy()).toBe(true);
+    const job = await m.proxy.getJob(jobIds.train('exp-term', 'proxy'));
+    expect(await job!.getState()).toBe('waiting');
+    expect(job!.attemptsMade).toBe(0);
+
+    await m.start(20);
+    const record = await m.trained('exp-term');
+    expect(record.training).toMatchObject({ status: 'ok' });
+  });
+
+  it('Redis down for 30 s and back (AOF): no job is lost and the worker consumes again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'autoresearch-outage-'));
+    const port = await freePort();
+    let server = await startRedisServer({ port, dataDir });
+    cleanups.push(async () => {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    const m = await machine(server.url);
+    await m.start(100);
+    await m.submit('exp-before');
+    await m.trained('exp-before');
+
+    await m.submit('exp-during');
+    await m.trainerPid('exp-during');
+    await server.stop();
+    await new Promise((r) => setTimeout(r, 30_000));
+    server = await startRedisServer({ port, dataDir });
+
+    const during = await m.trained('exp-during', 90_000);
+    expect(during.training).toMatchObject({ status: 'ok' });
+    await m.submit('exp-after');
+    const after = await m.trained('exp-after', 60_000);
+    expect(after.training).toMatchObject({ status: 'ok' });
+  }, 240_000);
+});
