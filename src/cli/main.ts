@@ -2,8 +2,16 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf } from '../errors.js';
 import { configCommand } from './commands/config.js';
 import { doctorCommand } from './commands/doctor.js';
+import { modelCommand } from './commands/model.js';
+import { prepareCommand } from './commands/prepare.js';
+import { trainCommand } from './commands/train.js';
+import { evalCommand } from './commands/eval.js';
+import { benchmarkCommand } from './commands/benchmark.js';
 import { opsCommand } from './commands/ops.js';
 import { redisCommand } from './commands/redis.js';
+import { serveCommand } from './commands/serve.js';
+import { statusCommand } from './commands/status.js';
+import { workerCommand } from './commands/worker.js';
 import { installSignalHandlers, runCleanups } from './lifecycle.js';
 
 function buildProgram(): Command {
@@ -13,8 +21,16 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(doctorCommand());
   program.addCommand(configCommand());
+  program.addCommand(modelCommand());
+  program.addCommand(prepareCommand());
+  program.addCommand(trainCommand());
+  program.addCommand(evalCommand());
+  program.addCommand(benchmarkCommand());
   program.addCommand(opsCommand());
   program.addCommand(redisCommand());
+  program.addCommand(serveCommand());
+  program.addCommand(workerCommand());
+  program.addCommand(statusCommand());
   return program;
 }
 
