@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config/load.js';
@@ -17,13 +18,14 @@ import {
 import { evalResultSchema, experimentIdSchema, sectionValuesSchema, sha256Schema } from './contracts.js';
 import { ExperimentStore, type ExperimentRecord } from './experiment-state.js';
 import { jobIds, trainQueueFor } from './names.js';
+import { councilDatasetPreparer } from './prepare.js';
 import { FleetQueues } from './queues.js';
 import { trainPayload } from './route.js';
 import { chooseMode } from './routing.js';
 
 export interface FleetExecutorDeps {
-  /** Prepares the experiment's dataset on this (the planner's) machine and returns its folder. */
-  prepareDataset: (request: ExperimentRequest) => Promise<{ dir: string }>;
+  /** Prepares the experiment's dataset on this (the planner's) machine. @defaultValue prepare.py on the council */
+  prepareDataset?: (request: ExperimentRequest) => Promise<{ dir: string }>;
   artifacts?: ArtifactStore;
   /** How often `wait` looks at Redis. */
   pollMs?: number;
@@ -40,7 +42,8 @@ export interface FleetExecutor extends ExperimentExecutor {
  * at, and only once BullMQ has accepted it as completed: a late duplicate from a machine that lost its lock
  * was refused by BullMQ and never becomes a result.
  */
-export function createFleetExecutor(config: Config, redisUrl: string, deps: FleetExecutorDeps): FleetExecutor {
+export function createFleetExecutor(config: Config, redisUrl: string, deps: FleetExecutorDeps = {}): FleetExecutor {
+  const prepareDataset = deps.prepareDataset ?? councilDatasetPreparer(config);
   const redis: Redis = workerConnection(redisUrl);
   redis.on('error', () => undefined);
   const prefix = config.redis.prefix;
@@ -175,7 +178,8 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
       const route = chooseMode(request.mode, presence.live);
       const fields: Record<string, string> = { mode: route.mode, modeReason: route.reason, model: config.models[route.mode].model };
       if (request.kind === 'experiment') {
-        const dataset = await deps.prepareDataset(request);
+        await mkdir(config.paths.state, { recursive: true });
+        const dataset = await prepareDataset(request);
         fields.datasetSha256 = await artifacts.publishFolder(dataset.dir);
       }
       if (!(await store.create(request, fields))) return;

@@ -1,0 +1,49 @@
+import { Command } from 'commander';
+import { Queue } from 'bullmq';
+import { readPresence } from '../../fleet/presence.js';
+import { buildStatus, formatStatus, type QueueView } from '../../fleet/status-view.js';
+import { probeRedis, producerConnection } from '../../redis/connections.js';
+import { EnvironmentError } from '../../errors.js';
+import { redact } from '../../redis/ensure.js';
+import { QUEUES } from '../../../queues/names.js';
+import { commandContext } from '../context.js';
+import { formatTable, printJson } from '../output.js';
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description('the fleet right now: machines online or away (since when), queue depths, running jobs with progress')
+    .option('--json', 'print the status as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const ctx = commandContext(command, 'status');
+      const url = ctx.config.redis.url;
+      const probe = await probeRedis(url);
+      if (!probe.ok) {
+        throw new EnvironmentError(`Redis at ${redact(url)} is unreachable (${probe.reason}): is the coordinator (the Mini) up?`);
+      }
+      const redis = producerConnection(url, { retryStrategy: () => null });
+      redis.on('error', () => undefined);
+      try {
+        const prefix = ctx.config.redis.prefix;
+        const presence = await readPresence(redis, prefix);
+        const queues: QueueView[] = [];
+        for (const name of QUEUES) {
+          const queue = new Queue(name, { connection: redis, prefix });
+          const c = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed');
+          queues.push({
+            queue: name,
+            waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+            active: c.active ?? 0,
+            delayed: c.delayed ?? 0,
+            failed: c.failed ?? 0,
+            completed: c.completed ?? 0,
+          });
+          await queue.close();
+        }
+        const view = buildStatus(presence, queues, new Date());
+        if (options.json) printJson(view);
+        else process.stdout.write(`${formatStatus(view, formatTable)}\n`);
+      } finally {
+        redis.disconnect();
+      }
+    });
+}
