@@ -12,8 +12,6 @@ import { redisCommand } from './commands/redis.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
 import { workerCommand } from './commands/worker.js';
-import { statusCommand } from './commands/status.js';
-import { workerCommand } from './commands/worker.js';
 import { installSignalHandlers, runCleanups } from './lifecycle.js';
 
 function buildProgram(): Command {
@@ -31,8 +29,6 @@ function buildProgram(): Command {
   program.addCommand(opsCommand());
   program.addCommand(redisCommand());
   program.addCommand(serveCommand());
-  program.addCommand(workerCommand());
-  program.addCommand(statusCommand());
   program.addCommand(workerCommand());
   program.addCommand(statusCommand());
   return program;
