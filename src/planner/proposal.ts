@@ -1,10 +1,19 @@
 import { z } from 'zod';
 import type { SectionValues } from '../research/executor.js';
+import { validateValues } from '../research/hyperparameters.js';
 import { configKey, HYPOTHESIS_KEY, showValue } from './search-space.js';
 import type { ParamSpec, PlannerContext, Proposal } from './types.js';
 
 /** Validates a whole section against the ranges table (src/research/hyperparameters.ts supplies it). */
 export type ValuesValidator = (values: unknown) => { success: true; data: SectionValues } | { success: false; issues: string[] };
+
+/** The ranges table's validator for this council's agents. */
+export function sectionValidator(agents: readonly string[]): ValuesValidator {
+  return (values) => {
+    const checked = validateValues(values, agents);
+    return checked.success ? { success: true, data: checked.data as unknown as SectionValues } : checked;
+  };
+}
 
 const inputSchema = z.strictObject({
   hypothesis: z

@@ -2,15 +2,8 @@ import type { EvalSummary } from '../eval/summary.js';
 import type { Mode, RequestedMode, SectionValues, TrainingSummary } from '../research/executor.js';
 import type { ResultRow } from '../research/results-format.js';
 
-/** One parameter of the AGENT MODIFIABLE section, as python/hyperparameters.json describes it. */
-export interface ParamSpec {
-  name: string;
-  type: 'int' | 'float' | 'agent_weights';
-  min: number;
-  max: number;
-  baseline: number;
-  description: string;
-}
+export type { ParamSpec } from '../research/hyperparameters.js';
+import type { ParamSpec } from '../research/hyperparameters.js';
 
 /** What a planner sees before proposing: everything is read from files the loop owns, never from memory. */
 export interface PlannerContext {

@@ -153,10 +153,21 @@ async function runBaseline(deps: LoopDeps, mode: Mode, signal: AbortSignal): Pro
 
 type Step = { kind: 'stop'; reason: string } | { kind: 'ran'; rows: ResultRow[]; abandoned: string | null };
 
-async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode: Mode, signal: AbortSignal): Promise<Step> {
+/** What planning one experiment produced: a committed proposal, an `invalid` row, or a reason to stop. */
+export type PlanStep =
+  | { kind: 'committed'; request: ExperimentRequest; changes: SectionValues }
+  | { kind: 'invalid'; row: ResultRow }
+  | { kind: 'stop'; reason: string }
+  | { kind: 'interrupted' };
+
+export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'specs' | 'agents' | 'ledger' | 'log' | 'models' | 'resultsPath' | 'memoryEventsDir' | 'artifacts' | 'now'>;
+
+/**
+ * Asks the planner for experiment `id`, then either commits the proposed section (and nothing else) to git,
+ * or records the rejected proposal as an `invalid` row with no commit.
+ */
+export async function planExperiment(deps: PlanDeps, id: string, requested: RequestedMode, expectedMode: Mode, signal: AbortSignal): Promise<PlanStep> {
   const history = readResults(deps.resultsPath).rows;
-  const pendingIds = new Set((await deps.executor.pending()).map((p) => p.experimentId));
-  const id = experimentId('experiment', deps.now(), (x) => history.some((r) => r.experimentId === x) || pendingIds.has(x));
   const source = deps.ledger.readTrainPy();
   const current = deps.section.read(source);
   const champion = loadChampion(deps, expectedMode, deps.models[expectedMode]);
@@ -176,8 +187,7 @@ async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode
       signal,
     );
   } catch (error) {
-    if (error instanceof PlannerFatalError) throw error;
-    if (signal.aborted) return { kind: 'ran', rows: [], abandoned: null };
+    if (!(error instanceof PlannerFatalError) && signal.aborted) return { kind: 'interrupted' };
     throw error;
   }
   if (outcome.kind === 'stop') return { kind: 'stop', reason: `planner ${deps.planner.name}: ${outcome.reason}` };
@@ -190,7 +200,7 @@ async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode
       parameters: null,
       reasons: [`the planner's proposal was rejected twice: ${outcome.reasons.join('; ')}`, `proposed: ${JSON.stringify(outcome.raw)?.slice(0, 500)}`],
     });
-    return { kind: 'ran', rows: [row], abandoned: null };
+    return { kind: 'invalid', row };
   }
   const { proposal } = outcome;
   const values: SectionValues = { ...proposal.values, EXPERIMENT_HYPOTHESIS: proposal.hypothesis };
@@ -201,9 +211,20 @@ async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode
     `Changes: ${changes}\nPlanner: ${deps.planner.name}${outcome.usage ? `, $${outcome.usage.costUsd.toFixed(4)}` : ''}`,
     deps.section.write(source, values),
   );
-  const request: ExperimentRequest = { experimentId: id, kind: 'experiment', mode: requested, commit: commit.commit, values };
+  return { kind: 'committed', request: { experimentId: id, kind: 'experiment', mode: requested, commit: commit.commit, values }, changes: proposal.changes };
+}
+
+async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode: Mode, signal: AbortSignal): Promise<Step> {
+  const history = readResults(deps.resultsPath).rows;
+  const pendingIds = new Set((await deps.executor.pending()).map((p) => p.experimentId));
+  const id = experimentId('experiment', deps.now(), (x) => history.some((r) => r.experimentId === x) || pendingIds.has(x));
+  const planned = await planExperiment(deps, id, requested, expectedMode, signal);
+  if (planned.kind === 'stop') return planned;
+  if (planned.kind === 'interrupted') return { kind: 'ran', rows: [], abandoned: null };
+  if (planned.kind === 'invalid') return { kind: 'ran', rows: [planned.row], abandoned: null };
+  const { request } = planned;
   await deps.executor.submit(request);
-  deps.log.info({ experimentId: id, mode: requested, changes, commit: commit.commit }, 'experiment submitted');
+  deps.log.info({ experimentId: id, mode: requested, commit: request.commit }, 'experiment submitted');
   const execution = await waitFor(deps, id, signal);
   if (!execution) return { kind: 'ran', rows: [], abandoned: id };
   const rows: ResultRow[] = [];
@@ -213,7 +234,7 @@ async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode
     if (base.abandoned) return { kind: 'ran', rows, abandoned: base.abandoned };
     rows.push(base.row!);
   }
-  rows.push(await decide(deps, request, execution, proposal.changes));
+  rows.push(await decide(deps, request, execution, planned.changes));
   return { kind: 'ran', rows, abandoned: null };
 }
 
@@ -250,7 +271,7 @@ async function waitFor(deps: LoopDeps, id: string, signal: AbortSignal): Promise
   }
 }
 
-function lastTraining(deps: LoopDeps, history: readonly ResultRow[]): TrainingSummary | null {
+function lastTraining(deps: Pick<LoopDeps, 'artifacts'>, history: readonly ResultRow[]): TrainingSummary | null {
   for (let i = history.length - 1; i >= 0; i -= 1) {
     const file = join(deps.artifacts.logs, history[i]!.experimentId, 'training.json');
     if (existsSync(file)) {

@@ -123,7 +123,7 @@ export async function record(rec: Recorder, request: ExperimentRequest, executio
 
 /** A row for something that never produced an execution: an invalid proposal, or a commit found undecided. */
 export async function recordWithoutExecution(
-  rec: Recorder,
+  rec: Pick<Recorder, 'resultsPath' | 'agents' | 'ledger' | 'memoryEventsDir' | 'now'>,
   row: Pick<ResultRow, 'experimentId' | 'result' | 'commit' | 'hypothesis' | 'parameters' | 'reasons'> & { changes?: Record<string, unknown> | null },
 ): Promise<ResultRow> {
   const full: ResultRow = {
@@ -155,7 +155,7 @@ export async function recordWithoutExecution(
   return full;
 }
 
-function writeEvent(rec: Recorder, row: ResultRow, changes: Record<string, unknown> | null, verdict: Verdict | null): void {
+function writeEvent(rec: Pick<Recorder, 'memoryEventsDir'>, row: ResultRow, changes: Record<string, unknown> | null, verdict: Verdict | null): void {
   const champ = verdict?.champion?.summary;
   const scores = row.score !== null && row.jailbreak !== null
     ? { overall: row.score, jailbreak: row.jailbreak, perAgent: Object.fromEntries(Object.entries(row.agents).filter((e): e is [string, number] => e[1] !== null)) }
