@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { msUntilClock } from '../../src/fleet/morning.js';
+import { chooseMode, pickupAction, pickupReason } from '../../queues/routing.js';
+
+describe('chooseMode', () => {
+  const laptop = { machine: 'mbp', consumes: ['train-full'] };
+  const mini = { machine: 'mini', consumes: ['train-proxy', 'eval', 'route'] };
+  it.each([
+    ['auto', [laptop, mini], 'full', 'full-mode worker mbp is online'],
+    ['auto', [mini], 'proxy', 'no full-mode worker online'],
+    ['auto', [], 'proxy', 'no full-mode worker online'],
+    ['proxy', [laptop], 'proxy', 'requested'],
+    ['full', [], 'full', 'requested'],
+  ] as const)('%s with %j -> %s', (requested, live, mode, reason) => {
+    expect(chooseMode(requested, live)).toEqual({ mode, reason });
+  });
+});
+
+describe('pickupAction', () => {
+  it.each([
+    ['waiting', 'reroute'],
+    ['prioritized', 'reroute'],
+    ['delayed', 'reroute'],
+    ['unknown', 'reroute'],
+    [null, 'reroute'],
+    ['active', 'recheck'],
+    ['completed', 'leave'],
+    ['failed', 'leave'],
+  ] as const)('%s -> %s', (state, action) => {
+    expect(pickupAction(state)).toBe(action);
+  });
+
+  it('words the deadline for a person', () => {
+    expect(pickupReason(600_000)).toBe('full job not picked up within 10 min');
+    expect(pickupReason(4_000)).toBe('full job not picked up within 4 s');
+  });
+});
+
+describe('msUntilClock', () => {
+  it.each([
+    ['07:00', new Date(2026, 0, 1, 6, 30), 30 * 60_000],
+    ['07:00', new Date(2026, 0, 1, 7, 0), 24 * 3600_000],
+    ['07:00', new Date(2026, 0, 1, 23, 0), 8 * 3600_000],
+  ] as const)('%s from %s', (clock, now, ms) => {
+    expect(msUntilClock(clock, now)).toBe(ms);
+  });
+});
