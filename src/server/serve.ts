@@ -32,6 +32,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const token = config.secrets.serverToken;
   const redis = producerConnection(options.redisUrl);
   redis.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
+  await new Promise<void>((resolve, reject) => {
+    if (redis.status === 'ready') return resolve();
+    const timer = setTimeout(() => reject(new Error(`Redis did not answer within 10 s; is it running at the configured url?`)), 10_000);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  }).catch((error: unknown) => {
+    redis.disconnect();
+    throw error;
+  });
   const queues = QUEUES.map((name) => new Queue(name, { connection: redis, prefix: config.redis.prefix }));
   const closeAll = async () => {
     await Promise.allSettled(queues.map((q) => q.close()));

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'bullmq';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { startHeartbeat, type HeartbeatHandle } from '../../src/fleet/presence.js';
@@ -12,20 +12,10 @@ import { workerConnection } from '../../src/redis/connections.js';
 import type { ResultRow } from '../../src/research/results-format.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { uniquePrefix } from '../support/redis.js';
+import { launchChromium } from './dashboard-browser.js';
 import { HOSTILE, writeRunFixture, type FixturePaths } from './dashboard-fixture.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const EXPERIMENTS = 200;
-
-/** Debian's Chromium driven by playwright-core: no browser download, a fresh profile per run. */
-export async function launchChromium(profileDir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1440, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
 
 describe('the dashboard in headless Chromium, over a 200-experiment run written by the real code paths', () => {
   const root = mkdtempSync(join(tmpdir(), 'autoresearch-dashboard-'));

@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { QUEUES } from '../../queues/names.js';
+import { parseConfig, type Config } from '../../src/config/load.js';
+import { logger } from '../../src/log.js';
+import { producerConnection } from '../../src/redis/connections.js';
+import { startServer, type RunningServer } from '../../src/server/serve.js';
+import { uniquePrefix } from '../support/redis.js';
+import { launchChromium } from './dashboard-browser.js';
+
+const TOKEN = 'a-long-server-token-for-tests-0123456789';
+const SHA = 'a'.repeat(64);
+
+function configFor(root: string, prefix: string, token: string | undefined): Config {
+  return parseConfig(`paths: { state: ${join(root, 'state')} }\nredis: { prefix: ${prefix}, embedded: false }\n`, {
+    file: null,
+    baseDir: root,
+    env: token ? { AUTORESEARCH_SERVER_TOKEN: token } : {},
+  });
+}
+
+const basic = (password: string) => `Basic ${Buffer.from(`anyone:${password}`).toString('base64')}`;
+
+describe('autoresearch serve: authentication, bull-board and the artifact store', () => {
+  const root = mkdtempSync(join(tmpdir(), 'autoresearch-server-'));
+  const prefix = uniquePrefix('srv');
+  let local: RunningServer;
+  let exposed: RunningServer;
+  let queue: Queue;
+
+  beforeAll(async () => {
+    const url = inject('redisUrl');
+    local = await startServer({ config: configFor(root, prefix, TOKEN), redisUrl: url, log: logger('test'), host: '127.0.0.1', port: 0 });
+    // Bound to every interface: the policy for a LAN-facing server; requests still come over loopback here.
+    exposed = await startServer({ config: configFor(root, prefix, TOKEN), redisUrl: url, log: logger('test'), host: '0.0.0.0', port: 0 });
+    queue = new Queue('eval', { connection: producerConnection(url), prefix });
+  });
+  afterAll(async () => {
+    await queue.close();
+    await local.close();
+    await exposed.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const at = (server: RunningServer, path: string) => `${server.url.replace('0.0.0.0', '127.0.0.1')}${path}`;
+
+  it('refuses to serve a non-loopback address without a token', async () => {
+    await expect(
+      startServer({ config: configFor(root, prefix, undefined), redisUrl: inject('redisUrl'), log: logger('test'), host: '0.0.0.0', port: 0 }),
+    ).rejects.toThrow(/AUTORESEARCH_SERVER_TOKEN/);
+  });
+
+  it('on a non-loopback address: everything but health needs the token, as Bearer or Basic', async () => {
+    const health = await fetch(at(exposed, '/api/health'));
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, redis: 'ok' });
+    for (const path of ['/', '/api/results', '/api/status', '/queues', '/queues/api/queues', `/artifacts/blobs/${SHA}`, '/experiments/exp-1/records']) {
+      const anonymous = await fetch(at(exposed, path));
+      expect(anonymous.status, path).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm="autoresearch"/);
+      const wrong = await fetch(at(exposed, path), { headers: { authorization: `Bearer ${TOKEN}x` } });
+      expect(wrong.status, path).toBe(401);
+      const prefixOnly = await fetch(at(exposed, path), { headers: { authorization: `Bearer ${TOKEN.slice(0, -1)}` } });
+      expect(prefixOnly.status, path).toBe(401);
+    }
+    expect((await fetch(at(exposed, '/api/results'), { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    expect((await fetch(at(exposed, '/'), { headers: { authorization: basic(TOKEN) } })).status).toBe(200);
+    expect((await fetch(at(exposed, '/'), { headers: { authorization: basic('guess') } })).status).toBe(401);
+    // The artifact store behind the same gate still answers for itself: a missing blob is 404, not 401.
+    expect((await fetch(at(exposed, `/artifacts/blobs/${SHA}`), { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+  });
+
+  it('on loopback: reads are open, and the dashboard pages forbid scripts', async () => {
+    const page = await fetch(at(local, '/'));
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const status = (await (await fetch(at(local, '/api/status'))).json()) as { redis: string; queues: Array<{ name: string }> };
+    expect(status.redis).toBe('ok');
+    expect(status.queues.map((q) => q.name)).toEqual([...QUEUES]);
+    expect((await fetch(at(local, '/experiments/..%2F..%2Fetc/records'))).status).toBe(404);
+  });
+
+  it('bull-board lists every queue of the fleet, read-only', async () => {
+    const res = await fetch(at(local, '/queues/api/queues'));
+    const body = (await res.json()) as { queues: Array<{ name: string; readOnlyMode: boolean }> };
+    expect(body.queues.map((q) => q.name).sort()).toEqual([...QUEUES].sort());
+    expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
+
+    const profile = mkdtempSync(join(tmpdir(), 'autoresearch-chromium-'));
+    const context = await launchChromium(profile);
+    try {
+      const page = await context.newPage();
+      await page.goto(at(local, '/queues'));
+      for (const name of QUEUES) await page.getByText(name, { exact: true }).first().waitFor({ timeout: 20_000 });
+    } finally {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses writes without auth; the admin board takes them with the token, same-origin only', async () => {
+    await queue.add('eval', { experimentId: 'exp-1' });
+    for (const [method, path] of [
+      ['PUT', '/queues/api/queues/eval/pause'],
+      ['POST', '/queues/api/queues/eval/add'],
+      ['PUT', '/queues/api/queues/eval/empty'],
+    ] as const) {
+      expect((await fetch(at(local, path), { method, headers: { authorization: `Bearer ${TOKEN}` } })).status, path).toBe(405);
+    }
+    const pause = at(local, '/admin/queues/api/queues/eval/pause');
+    expect((await fetch(pause, { method: 'PUT' })).status).toBe(401);
+    expect((await fetch(pause, { method: 'PUT', headers: { authorization: `Bearer wrong` } })).status).toBe(401);
+    expect(
+      (await fetch(pause, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' } })).status,
+    ).toBe(403);
+    expect(await queue.isPaused()).toBe(false);
+    expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
+
+    const ok = await fetch(pause, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'sec-fetch-site': 'same-origin' } });
+    expect(ok.status).toBe(200);
+    expect(await queue.isPaused()).toBe(true);
+    const resume = await fetch(at(local, '/admin/queues/api/queues/eval/resume'), { method: 'PUT', headers: { authorization: basic(TOKEN) } });
+    expect(resume.status).toBe(200);
+    expect(await queue.isPaused()).toBe(false);
+  });
+});
