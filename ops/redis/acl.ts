@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
  * running a broad real workload under MONITOR (`ops/redis/discover-commands.ts`: jobs, retries, delays, flows,
  * progress, logs, pause, clean, obliterate, bull-board's reads; Lua scripts' inner calls included) plus what
  * MONITOR never shows and the code does send: `client|list` (Queue.getWorkers, bull-board), `ping`.
- * The project's own keys (presence, leases, experiment records) use the same data commands under the prefix.
+ * The project's own keys, all under the prefix, add `hsetnx` (experiment records) and `incrbyfloat` (the planner's
+ * nightly spend); presence, the planner lease and experiment state otherwise use the commands BullMQ needs.
  */
 export const WORKER_COMMANDS = [
   // connection and start-up checks (BullMQ reads INFO for the version and the eviction policy)
@@ -14,9 +15,9 @@ export const WORKER_COMMANDS = [
   'eval', 'evalsha', 'multi', 'exec', 'discard',
   // keys and strings
   'exists', 'del', 'unlink', 'type', 'get', 'set', 'mget', 'incr', 'incrby', 'pttl', 'ttl', 'pexpire', 'pexpireat',
-  'expire', 'persist', 'rename', 'scan', 'time',
+  'expire', 'persist', 'rename', 'scan', 'time', 'incrbyfloat',
   // hashes
-  'hset', 'hget', 'hmset', 'hmget', 'hgetall', 'hdel', 'hexists', 'hincrby', 'hlen', 'hscan',
+  'hset', 'hsetnx', 'hget', 'hmset', 'hmget', 'hgetall', 'hdel', 'hexists', 'hincrby', 'hlen', 'hscan',
   // lists
   'lpush', 'rpush', 'lpop', 'rpop', 'rpoplpush', 'lrange', 'llen', 'lrem', 'ltrim', 'lindex', 'lpos', 'lset',
   // sets

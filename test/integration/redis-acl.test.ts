@@ -7,7 +7,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionUrl } from '../../ops/redis/url.js';
 import { writeLanSetup, type LanSetup } from '../../ops/redis/setup.js';
-import { probeRedis } from '../../src/redis/connections.js';
+import { readPresence, startHeartbeat } from '../../src/fleet/presence.js';
+import { probeRedis, workerConnection } from '../../src/redis/connections.js';
+import { PlannerLease } from '../../src/research/lease.js';
 import { freePort } from '../support/free-port.js';
 
 /** A separate redis-server started with exactly the files `autoresearch redis setup` writes. */
@@ -93,6 +95,23 @@ describe('Redis for two machines: the generated ACL on a real redis-server', () 
       await worker.close();
       await events.close();
       await queue.close();
+    }
+  });
+
+  it("runs the project's own Redis code as the worker user: presence, the planner lease, spend counters", async () => {
+    const redis = workerConnection(url(setup.worker));
+    try {
+      await redis.ping();
+      const hb = startHeartbeat({ redis, prefix: 'fleet', machine: 'mbp', role: 'mbp', consumes: ['train-full'], intervalMs: 60_000, ttlMs: 60_000 });
+      await hb.beat();
+      expect((await readPresence(redis, 'fleet')).live.map((h) => h.machine)).toEqual(['mbp']);
+      await hb.stop();
+      const lease = await PlannerLease.acquire(redis, 'fleet:planner:lease', 30_000);
+      await lease.release();
+      expect(await redis.hsetnx('fleet:experiment:x', 'request', '{}')).toBe(1);
+      expect(Number(await redis.incrbyfloat('fleet:planner:spend:test', 0.25))).toBe(0.25);
+    } finally {
+      redis.disconnect();
     }
   });
 
