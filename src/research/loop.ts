@@ -133,22 +133,81 @@ async function reconcile(deps: LoopDeps, signal: AbortSignal): Promise<{ rows: R
   return { rows, abandoned: null };
 }
 
-async function runBaseline(deps: LoopDeps, mode: Mode, signal: AbortSignal): Promise<{ row: ResultRow | null; abandoned: string | null }> {
+async function runBaseline(deps: LoopDeps, mode: Mode, signal: AbortSignal, championAdapterSha256: string | null = null): Promise<{ row: ResultRow | null; abandoned: string | null }> {
+  const request = await baselineRequest(deps, mode, championAdapterSha256);
+  await deps.executor.submit(request);
+  const execution = await waitFor(deps, request.experimentId, signal);
+  if (!execution) return { row: null, abandoned: request.experimentId };
+  return { row: await decide(deps, request, execution), abandoned: null };
+}
+
+/** A baseline of the section at HEAD: the bare base model, or the given champion adapter. */
+export async function baselineRequest(
+  deps: Pick<LoopDeps, 'resultsPath' | 'executor' | 'ledger' | 'section' | 'now'>,
+  mode: Mode,
+  championAdapterSha256: string | null,
+): Promise<ExperimentRequest> {
   const rows = readResults(deps.resultsPath).rows;
   const pendingIds = new Set((await deps.executor.pending()).map((p) => p.experimentId));
   const id = experimentId('baseline', deps.now(), (x) => rows.some((r) => r.experimentId === x) || pendingIds.has(x), mode);
-  const request: ExperimentRequest = {
+  return {
     experimentId: id,
     kind: 'baseline',
     mode,
     commit: await deps.ledger.head(),
-    values: deps.section.read(deps.ledger.readTrainPy()),
-    championAdapterSha256: null,
+    values: deps.section.read(await deps.ledger.trainPyAt('HEAD')),
+    championAdapterSha256,
   };
-  await deps.executor.submit(request);
-  const execution = await waitFor(deps, id, signal);
-  if (!execution) return { row: null, abandoned: id };
-  return { row: await decide(deps, request, execution), abandoned: null };
+}
+
+/**
+ * One experiment without a planner (`autoresearch experiment`): the section as it stands in the work tree
+ * (edited by hand or not) is committed and run, or with `baseline` the champion is evaluated again.
+ */
+export async function runSingle(
+  deps: LoopDeps,
+  options: { mode: RequestedMode; baseline: boolean; skipPrepare: boolean; signal: AbortSignal },
+): Promise<RunSummary> {
+  const lease = await PlannerLease.acquire(deps.redis, `${deps.redisPrefix}:planner:lease`, deps.leaseTtlMs);
+  const signal = AbortSignal.any([options.signal, lease.lost]);
+  const rows: ResultRow[] = [];
+  try {
+    await deps.ledger.ensureClean([TRAIN_PY]);
+    const resumed = await reconcile(deps, signal);
+    rows.push(...resumed.rows);
+    if (resumed.abandoned) return { rows, stoppedBecause: 'interrupted while resuming', abandoned: resumed.abandoned };
+    const { mode } = await deps.resolveMode(options.mode);
+    const champion = loadChampion(deps, mode, deps.models[mode]);
+    if (options.baseline || !champion) {
+      const base = await runBaseline(deps, mode, signal, options.baseline ? (champion?.row.adapterSha256 ?? null) : null);
+      if (base.abandoned) return { rows, stoppedBecause: 'interrupted', abandoned: base.abandoned };
+      rows.push(base.row!);
+      if (options.baseline || base.row!.result !== 'base') return { rows, stoppedBecause: 'baseline recorded', abandoned: null };
+    }
+    const history = readResults(deps.resultsPath).rows;
+    const id = experimentId('experiment', deps.now(), (x) => history.some((r) => r.experimentId === x));
+    const source = deps.ledger.readTrainPy();
+    const values = deps.section.read(source);
+    const hypothesis = typeof values.EXPERIMENT_HYPOTHESIS === 'string' ? values.EXPERIMENT_HYPOTHESIS : '';
+    const before = deps.section.read(await deps.ledger.trainPyAt('HEAD'));
+    const changed = Object.fromEntries(
+      Object.entries(values).filter(([k, v]) => k !== 'EXPERIMENT_HYPOTHESIS' && JSON.stringify(v) !== JSON.stringify(before[k])),
+    ) as SectionValues;
+    const commit = await deps.ledger.commitExperiment(id, hypothesis, `Changes: ${describeChanges(before, changed) || 'none (the section as committed)'}\nPlanner: none (autoresearch experiment)`, source);
+    const request: ExperimentRequest = { experimentId: id, kind: 'experiment', mode: options.mode, commit: commit.commit, values, skipPrepare: options.skipPrepare };
+    await deps.executor.submit(request);
+    const execution = await waitFor(deps, id, signal);
+    if (!execution) return { rows, stoppedBecause: 'interrupted', abandoned: id };
+    if (!loadChampion(deps, execution.mode, execution.model) && execution.eval) {
+      const base = await runBaseline(deps, execution.mode, signal);
+      if (base.abandoned) return { rows, stoppedBecause: 'interrupted', abandoned: base.abandoned };
+      rows.push(base.row!);
+    }
+    rows.push(await decide(deps, request, execution, changed));
+    return { rows, stoppedBecause: 'experiment decided', abandoned: null };
+  } finally {
+    await lease.release().catch(() => undefined);
+  }
 }
 
 type Step = { kind: 'stop'; reason: string } | { kind: 'ran'; rows: ResultRow[]; abandoned: string | null };

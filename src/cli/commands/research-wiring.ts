@@ -1,0 +1,87 @@
+import type { Redis } from 'ioredis';
+import { createFleetExecutor } from '../../../queues/executor.js';
+import { chooseMode } from '../../../queues/routing.js';
+import { loadCouncil } from '../../council/load.js';
+import { readPresence } from '../../fleet/presence.js';
+import { claudePlanner } from '../../planner/claude.js';
+import { CostMeter } from '../../planner/cost.js';
+import { offlinePlanner } from '../../planner/offline.js';
+import { loadProgram } from '../../planner/program.js';
+import { sectionValidator } from '../../planner/proposal.js';
+import type { Planner } from '../../planner/types.js';
+import { producerConnection } from '../../redis/connections.js';
+import type { Mode, RequestedMode, SectionValues } from '../../research/executor.js';
+import { hyperparameterTable } from '../../research/hyperparameters.js';
+import { GitLedger } from '../../research/ledger.js';
+import type { LoopDeps } from '../../research/loop.js';
+import { readSection, writeSection } from '../../research/section.js';
+import { redisFor, type CommandContext } from '../context.js';
+import { onCleanup } from '../lifecycle.js';
+
+/** `auto`: Claude when ANTHROPIC_API_KEY is set, the offline search otherwise. */
+export function choosePlanner(ctx: CommandContext, agents: readonly string[], redis: Redis): Planner {
+  const { planner } = ctx.config;
+  const key = ctx.config.secrets.anthropicApiKey;
+  const kind = planner.kind === 'auto' ? (key ? 'claude' : 'offline') : planner.kind;
+  if (kind === 'offline') return offlinePlanner(planner.seed);
+  if (!key) throw new Error('planner.kind is "claude" but ANTHROPIC_API_KEY is not set; export it, or set planner.kind: offline');
+  const specs = hyperparameterTable().parameters;
+  return claudePlanner({
+    apiKey: key,
+    model: planner.model,
+    maxTokens: planner.maxTokens,
+    timeoutMs: planner.requestTimeoutMs,
+    maxRetries: planner.maxRetries,
+    program: loadProgram(specs),
+    validate: sectionValidator(agents),
+    pricing: { inputUsdPerMTok: planner.inputUsdPerMTok, outputUsdPerMTok: planner.outputUsdPerMTok },
+    meter: new CostMeter(redis, ctx.config.redis.prefix, planner.maxCostUsdPerNight),
+    log: ctx.log.child({ part: 'planner' }),
+  });
+}
+
+/** Everything the loop needs, built from the config; closed when the command ends. */
+export async function loopDeps(ctx: CommandContext, options: { planner: boolean }): Promise<LoopDeps> {
+  const { config } = ctx;
+  const url = await redisFor(ctx);
+  const agents = loadCouncil(config.council.dir).agents.map((a) => a.id);
+  const redis = producerConnection(url, { enableOfflineQueue: true, maxRetriesPerRequest: 3 });
+  redis.on('error', () => undefined);
+  onCleanup(() => redis.disconnect());
+  const executor = createFleetExecutor(config, url, { log: ctx.log.child({ part: 'executor' }) });
+  onCleanup(() => executor.close());
+  const ledger = await GitLedger.open(config.paths.repo, config.run.branch);
+  const prefix = config.redis.prefix;
+  return {
+    planner: options.planner ? choosePlanner(ctx, agents, redis) : offlinePlanner(config.planner.seed),
+    section: {
+      read: (source) => readSection(source, agents) as unknown as SectionValues,
+      write: (source, values) => writeSection(source, values, agents),
+    },
+    specs: hyperparameterTable().parameters,
+    redis,
+    redisPrefix: prefix,
+    leaseTtlMs: config.run.leaseTtlMs,
+    resolveMode: (requested: RequestedMode) => resolveMode(redis, prefix, requested),
+    models: { proxy: config.models.proxy.model, full: config.models.full.model },
+    budgets: config.models,
+    pickupDeadlineMs: config.fleet.pickupDeadlineMs,
+    evalAllowanceSeconds: config.run.evalAllowanceSeconds,
+    resultsPath: config.paths.results,
+    memoryEventsDir: config.paths.memoryEvents,
+    artifacts: config.paths,
+    keepDiscardedAdapters: config.run.keepDiscardedAdapters,
+    agents,
+    thresholds: config.council.thresholds,
+    ledger,
+    executor,
+    log: ctx.log,
+    now: () => new Date(),
+    onProgress: (p) => ctx.log.debug({ progress: p }, 'progress'),
+  };
+}
+
+export async function resolveMode(redis: Redis, prefix: string, requested: RequestedMode): Promise<{ mode: Mode; reason: string }> {
+  if (requested !== 'auto') return { mode: requested, reason: 'requested' };
+  return chooseMode(requested, (await readPresence(redis, prefix)).live);
+}
