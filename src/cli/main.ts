@@ -12,6 +12,10 @@ import { redisCommand } from './commands/redis.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
 import { workerCommand } from './commands/worker.js';
+import { runCommand } from './commands/run.js';
+import { baselineCommand } from './commands/baseline.js';
+import { experimentCommand } from './commands/experiment.js';
+import { resultsCommand } from './commands/results.js';
 import { installSignalHandlers, runCleanups } from './lifecycle.js';
 
 function buildProgram(): Command {
@@ -31,6 +35,10 @@ function buildProgram(): Command {
   program.addCommand(serveCommand());
   program.addCommand(workerCommand());
   program.addCommand(statusCommand());
+  program.addCommand(runCommand());
+  program.addCommand(baselineCommand());
+  program.addCommand(experimentCommand());
+  program.addCommand(resultsCommand());
   return program;
 }
 
