@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { evalSummarySchema } from '../src/eval/summary.js';
+import { hyperParametersSchema } from '../src/research/hyperparameters.js';
 import type { QueueName } from './names.js';
 
 /**
@@ -16,11 +17,8 @@ export const experimentIdSchema = z
 
 const modeSchema = z.enum(['full', 'proxy']);
 
-/** The AGENT MODIFIABLE values; ranges are checked again by the section writer against the one table. */
-export const sectionValuesSchema = z.record(
-  z.string().regex(/^[A-Z][A-Z0-9_]*$/),
-  z.union([z.number(), z.string().max(10_000), z.record(z.string().max(100), z.number())]),
-);
+/** The AGENT MODIFIABLE values, checked against the one table (names, types, ranges); the section writer checks again. */
+export const sectionValuesSchema = hyperParametersSchema();
 
 export const trainJobSchema = z.strictObject({
   experimentId: experimentIdSchema,

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../src/log.js';
 import type { ExperimentRecord, ExperimentStore } from './experiment-state.js';
-import { parsePayload, type TrainJob } from './contracts.js';
+import { parsePayload, sectionValuesSchema, type TrainJob } from './contracts.js';
 import { jobIds } from './names.js';
 import type { FleetQueues } from './queues.js';
 import { pickupAction, pickupReason } from './routing.js';
@@ -24,7 +24,8 @@ export function trainPayload(record: ExperimentRecord, mode: 'full' | 'proxy'): 
     experimentId: record.request.experimentId,
     mode,
     commit: record.request.commit,
-    values: record.request.values,
+    // Parsed again: the record is Redis data, and the payload must pass the table on its way in.
+    values: sectionValuesSchema.parse(record.request.values),
     datasetSha256: record.datasetSha256!,
   };
 }

@@ -1,5 +1,6 @@
 import type { EvalSummary } from '../src/eval/summary.js';
-import type { SectionValues, TrainingSummary } from '../src/research/executor.js';
+import type { HyperParameters } from '../src/research/hyperparameters.js';
+import type { TrainingSummary } from '../src/research/executor.js';
 
 /**
  * What the processors need from the trainer and the evaluator, injected so the wiring per machine lives in
@@ -19,7 +20,7 @@ export interface TrainRequest {
   /** The base model as configured on this machine for the mode. */
   model: string;
   datasetDir: string;
-  values: SectionValues;
+  values: HyperParameters;
   signal: AbortSignal;
   onProgress: (progress: TrainProgress) => void;
 }

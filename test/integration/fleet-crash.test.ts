@@ -14,6 +14,7 @@ import { jobIds } from '../../queues/names.js';
 import { isAlive, startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from '../support/fleet-harness.js';
 import { freePort } from '../support/free-port.js';
 import { uniquePrefix } from '../support/redis.js';
+import { baselineValues } from '../../src/research/hyperparameters.js';
 
 const IDLE_CTL = join(PROJECT_ROOT, 'test/support/idle-ctl.mjs');
 
@@ -59,7 +60,7 @@ describe('fleet crashes, shutdowns and outages', () => {
       rmSync(root, { recursive: true, force: true });
     });
     const submit = (experimentId: string) =>
-      executor.submit({ experimentId, kind: 'experiment', mode: 'proxy', commit: 'abc1234', values: { ITERS: 50 } });
+      executor.submit({ experimentId, kind: 'experiment', mode: 'proxy', commit: 'abc1234', values: { ...baselineValues(['yoda', 'windu']), ITERS: 50 } });
     const trained = (experimentId: string, timeoutMs = 60_000) => {
       const stop = new AbortController();
       executor.wait(experimentId, { signal: stop.signal }).catch(() => undefined);

@@ -13,8 +13,9 @@ import type { ExperimentRequest } from '../../src/research/executor.js';
 import { startArtifactServer } from '../support/artifact-server.js';
 import { isAlive, startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from '../support/fleet-harness.js';
 import { uniquePrefix } from '../support/redis.js';
+import { baselineValues } from '../../src/research/hyperparameters.js';
 
-const BASE_VALUES = { NUM_LAYERS: 32, LORA_RANK: 32, LORA_ALPHA: 64, ITERS: 50, EXPERIMENT_HYPOTHESIS: 'drill' };
+const BASE_VALUES = { ...baselineValues(['yoda', 'windu']), ITERS: 50, EXPERIMENT_HYPOTHESIS: 'drill' };
 
 describe('fleet routing with real worker processes', () => {
   const url = inject('redisUrl');

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { InvalidPayloadError, parsePayload } from '../../queues/contracts.js';
 import { jobIds } from '../../queues/names.js';
 import { manifestBytes, parseManifest } from '../../src/fleet/bundle.js';
+import { baselineValues } from '../../src/research/hyperparameters.js';
 
 const sha = 'a'.repeat(64);
-const train = { experimentId: 'exp-1', mode: 'full', commit: 'abc1234', values: { ITERS: 120, PER_AGENT_WEIGHTS: { yoda: 1 } }, datasetSha256: sha };
+const values = baselineValues(['yoda', 'windu']);
+const train = { experimentId: 'exp-1', mode: 'full', commit: 'abc1234', values, datasetSha256: sha };
 
 describe('job payloads', () => {
   it('accepts a well-formed training job', () => {
@@ -16,7 +18,8 @@ describe('job payloads', () => {
     ['an unknown field (a command)', { ...train, command: 'rm -rf /' }, 'command'],
     ['a colon in the id', { ...train, experimentId: 'a:b' }, 'experimentId'],
     ['an all-digit id', { ...train, experimentId: '123' }, 'experimentId'],
-    ['a lowercase parameter name', { ...train, values: { iters: 1 } }, 'values'],
+    ['an unknown parameter', { ...train, values: { ...values, iters: 1 } }, 'values'],
+    ['a value out of range', { ...train, values: { ...values, LORA_RANK: 4096 } }, 'LORA_RANK'],
     ['a missing commit', { ...train, commit: undefined }, 'commit'],
   ])('refuses %s, naming the field', (_what, payload, field) => {
     expect(() => parsePayload('train-full', payload)).toThrow(InvalidPayloadError);
