@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     except hparams.SectionError as err:
         return _fail(f"invalid AGENT MODIFIABLE section in {args.train_py}: {err}", hparams.EXIT_BAD_SECTION)
     except CouncilError as err:
-        return _fail(str(err), 1)
+        return _fail(str(err), 2)
     print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0
 

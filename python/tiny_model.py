@@ -71,14 +71,17 @@ TOOLS_POSTAMBLE = (
     "</tool_call>"
 )
 
-# Qwen3's template without the reasoning parts. The rendering of messages[:-1] with a generation prompt is
+# Qwen3's template without the reasoning parts, and with each tool shown as its name, description and argument
+# names rather than the whole JSON schema: on two CPU cores the full schemas would double every prompt. The rendering of messages[:-1] with a generation prompt is
 # always a prefix of the full rendering, which mlx-lm's prompt masking relies on.
 CHAT_TEMPLATE = (
     "{%- if tools %}"
     "{{- '<|im_start|>system\\n' }}"
     "{%- if messages[0].role == 'system' %}{{- messages[0].content + '\\n\\n' }}{%- endif %}"
     "{{- " + json.dumps(TOOLS_PREAMBLE) + " }}"
-    "{%- for tool in tools %}{{- '\\n' }}{{- tool | tojson }}{%- endfor %}"
+    "{%- for tool in tools %}{%- set fn = tool.function if tool.function is defined else tool %}"
+    "{{- '\\n' }}{{- {'name': fn.name, 'description': fn.description, 'arguments': fn.parameters.properties | list} | tojson }}"
+    "{%- endfor %}"
     "{{- " + json.dumps(TOOLS_POSTAMBLE) + " }}"
     "{{- '<|im_end|>\\n' }}"
     "{%- elif messages[0].role == 'system' %}"
@@ -328,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     except CouncilError as err:
         print(f"error: {err}", file=sys.stderr)
         print(json.dumps({"event": "error", "message": str(err)}), flush=True)
-        return 1
+        return 2
     print(json.dumps({"event": "result", **result}), flush=True)
     return 0
 

@@ -85,8 +85,9 @@ class Events:
 class Run(TrainingCallback):
     """Shared state of one run: the deadline-aware batch iterator and the callbacks that feed it."""
 
-    def __init__(self, events: Events, deadline: float, max_batches: int, steps_per_eval: int) -> None:
+    def __init__(self, events: Events, deadline: float, max_batches: int, steps_per_eval: int, seed: int) -> None:
         self.events = events
+        self.seed = seed
         self.deadline = deadline
         self.max_batches = max_batches
         self.steps_per_eval = steps_per_eval
@@ -104,10 +105,17 @@ class Run(TrainingCallback):
 
     # -- the iterator mlx-lm's train() pulls batches from ------------------------------------------
     def iterate_batches(self, dataset, batch_size, max_seq_length, loop=False, seed=None, comm_group=None):
-        inner = iterate_batches(dataset, batch_size, max_seq_length, loop=loop, seed=seed, comm_group=comm_group)
-        if not loop:  # evaluate() iterates without loop; only training is budgeted
-            yield from inner
+        if not loop:
+            # evaluate() takes a random subset when val_batches is not -1; the same seed every time makes the
+            # losses before and after training comparable, and restoring the state keeps the batch order of
+            # training independent of how often validation runs.
+            saved = np.random.get_state()
+            try:
+                yield from iterate_batches(dataset, batch_size, max_seq_length, seed=self.seed, comm_group=comm_group)
+            finally:
+                np.random.set_state(saved)
             return
+        inner = iterate_batches(dataset, batch_size, max_seq_length, loop=True, seed=seed, comm_group=comm_group)
         for batch in inner:
             if self.stop_reason or self.batches >= self.max_batches:
                 return
@@ -182,7 +190,9 @@ def parse_args(argv):
     p.add_argument("--max-seq-length", type=int, default=2048)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--steps-per-eval", type=int, default=200, help="micro-batches between validations")
-    p.add_argument("--val-batches", type=int, default=25, help="validation batches per evaluation; -1 for all")
+    # All of valid.jsonl by default: evaluate() draws a random subset otherwise, and the losses before and
+    # after training would then be measured on different rows.
+    p.add_argument("--val-batches", type=int, default=-1, help="validation batches per evaluation; -1 (default) for all")
     args = p.parse_args(argv)
     for name in ("budget_seconds", "max_seq_length", "batch_size", "steps_per_eval"):
         if getattr(args, name) <= 0:
@@ -234,7 +244,7 @@ def run(args, events: Events) -> tuple[int, dict]:
     args.out.mkdir(parents=True, exist_ok=True)
     partial = args.out / "adapters.partial.safetensors"
     iters = HP["ITERS"]
-    run_state = Run(events, deadline, max_batches=iters, steps_per_eval=args.steps_per_eval)
+    run_state = Run(events, deadline, max_batches=iters, steps_per_eval=args.steps_per_eval, seed=args.seed)
     training_args = TrainingArgs(
         batch_size=batch_size,
         # One more than the batches the iterator yields: train() then never runs its own validation
@@ -276,7 +286,8 @@ def run(args, events: Events) -> tuple[int, dict]:
     status = run_state.stop_reason or "ok"
     val_loss = None
     if status != "diverged":
-        val_loss = evaluate(model, CacheDataset(valid_set), batch_size, args.val_batches, args.max_seq_length)
+        val_loss = evaluate(model, CacheDataset(valid_set), batch_size, args.val_batches, args.max_seq_length,
+                            iterate_batches=run_state.iterate_batches)
         events.emit("val", iteration=run_state.batches, val_loss=float(val_loss))
         if not math.isfinite(val_loss):
             status = "diverged"

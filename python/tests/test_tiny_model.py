@@ -1,0 +1,51 @@
+"""The tiny model: built offline, loadable by mlx_lm, with a chat template whose tool calls mlx-lm parses."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import COUNCIL, MODELS_ROOT, result_line, run_script
+
+
+def test_builds_offline_and_loads(tiny_model):
+    from mlx_lm import load
+
+    model, tokenizer = load(str(tiny_model))
+    config = json.loads((tiny_model / "config.json").read_text())
+    assert config["model_type"] == "qwen3" and config["num_hidden_layers"] == len(model.layers) == 4
+    assert config["vocab_size"] == len(tokenizer)
+    info = json.loads((tiny_model / "tiny_model.json").read_text())
+    assert info["final_loss"] < 6.0  # ln(2048) = 7.6 for a model that learned nothing
+    assert not any(p.name.startswith(".tiny-") for p in MODELS_ROOT.iterdir())
+
+
+def test_print_path_names_the_cached_build_and_a_second_build_reuses_it(tiny_model):
+    where = result_line(run_script("tiny_model.py", "--council", str(COUNCIL), "--out-root", str(MODELS_ROOT), "--print-path"))
+    assert where == {"event": "result", "model_dir": str(tiny_model), "exists": True}
+    again = result_line(run_script("tiny_model.py", "--council", str(COUNCIL), "--out-root", str(MODELS_ROOT)))
+    assert again["cached"] is True and again["model_dir"] == str(tiny_model)
+
+
+def test_chat_template_renders_qwen3_tool_calls_and_mlx_lm_parses_them(tiny_model):
+    from mlx_lm.tokenizer_utils import load as load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_model)
+    assert tokenizer.has_tool_calling and tokenizer.tool_call_start == "<tool_call>"
+    assert not tokenizer.has_thinking
+    tools = [{"type": "function", "function": {"name": "web_search", "description": "Search the web.",
+                                                "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}}]
+    messages = [
+        {"role": "system", "content": "You are Qui-Gon."},
+        {"role": "user", "content": "Find papers on LoRA."},
+        {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "web_search", "arguments": {"query": "LoRA"}}}]},
+        {"role": "tool", "name": "web_search", "content": "3 results"},
+        {"role": "assistant", "content": "Found three."},
+    ]
+    text = tokenizer.apply_chat_template(messages, tools=tools, tokenize=False)
+    assert text.startswith("<|im_start|>system\nYou are Qui-Gon.\n\n# Tools")
+    call = text.split("<tool_call>\n")[2].split("\n</tool_call>")[0]
+    assert tokenizer.tool_parser(call, tools) == {"name": "web_search", "arguments": {"query": "LoRA"}}
+    assert "<|im_start|>user\n<tool_response>\n3 results\n</tool_response><|im_end|>" in text
+    # mlx-lm's prompt masking needs the prompt to be a prefix of the full conversation.
+    prompt = tokenizer.apply_chat_template(messages[:-1], tools=tools, add_generation_prompt=True, tokenize=False)
+    assert text.startswith(prompt) and prompt.endswith("<|im_start|>assistant\n")
