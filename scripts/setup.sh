@@ -55,6 +55,13 @@ else
   say "Python packages up to date"
 fi
 
+# OpenBLAS for MLX's CPU backend on Linux: the mlx-cpu wheel bundles the reference BLAS, about 8x slower
+# for the tiny model's training; src/train/mlx-env.ts preloads OpenBLAS when it is present.
+if [ "$os" = Linux ] && command -v apt-get >/dev/null 2>&1 && is_root && ! ldconfig -p | grep -q 'libopenblas.so.0 '; then
+  say "installing OpenBLAS for MLX on CPU (apt-get install libopenblas0-pthread)"
+  apt_install libopenblas0-pthread
+fi
+
 # redis-server >= 6.2
 redis_ok() {
   command -v redis-server >/dev/null 2>&1 || return 1
