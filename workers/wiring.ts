@@ -22,6 +22,7 @@ export function mlxTrainer(config: Config, log: Logger): Trainer {
   }
   return async (request) => {
     const trainPy = join(request.runDir, 'train.py');
+    const outDir = join(request.runDir, 'adapter');
     await writeFileAtomic(trainPy, writeSection(readFileSync(TRAIN_PY, 'utf8'), request.values));
     const model = await resolveModel(request.model, { councilDir: config.council.dir, stateDir: config.paths.state });
     const mode = config.models[request.mode];
@@ -30,7 +31,7 @@ export function mlxTrainer(config: Config, log: Logger): Trainer {
       {
         model,
         dataDir: request.datasetDir,
-        outDir: join(request.runDir, 'adapter'),
+        outDir,
         budgetSeconds: mode.budgetSeconds,
         seed: config.models.training.seed,
         maxSeqLength: config.models.training.maxSeqLength,
@@ -59,7 +60,8 @@ export function mlxTrainer(config: Config, log: Logger): Trainer {
       seconds: outcome.seconds,
       tokensPerSecond: result?.tokens_per_second ?? null,
       peakMemoryGb: result?.peak_memory_gb ?? null,
-      adapterDir: result?.adapter_path ?? null,
+      // Our own folder, not a path read from the child's output.
+      adapterDir: result?.adapter_path ? outDir : null,
       message: outcome.message,
     };
   };

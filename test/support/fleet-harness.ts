@@ -12,6 +12,8 @@ export function writeMachineConfig(dir: string, options: {
   artifactsUrl?: string;
   idleServer?: Record<string, unknown>;
   fleet?: Record<string, unknown>;
+  /** Further top-level sections (models, eval, council, ...). */
+  sections?: Record<string, unknown>;
 }): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${options.machine}.config.yaml`);
@@ -33,6 +35,7 @@ export function writeMachineConfig(dir: string, options: {
       ...options.fleet,
     },
     ...(options.idleServer ? { idleServer: options.idleServer } : {}),
+    ...options.sections,
   };
   // JSON is YAML: no hand-written indentation to get wrong.
   writeFileSync(file, JSON.stringify(config, null, 2));
@@ -48,8 +51,17 @@ export interface WorkerProcess {
 }
 
 /** Starts `test/support/fleet-worker.ts` as its own process and resolves once it consumes. */
-export async function startWorkerProcess(configFile: string, role: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  const child = execa(process.execPath, [join(PROJECT_ROOT, 'bin/run-ts.js'), 'test/support/fleet-worker.ts', configFile, role], {
+export function startWorkerProcess(configFile: string, role: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
+  return startProcess([join(PROJECT_ROOT, 'bin/run-ts.js'), 'test/support/fleet-worker.ts', configFile, role], env, /^ready$/m);
+}
+
+/** Starts the real CLI, `autoresearch -c <file> worker --role <role>`, and resolves once it consumes. */
+export function startCliWorker(configFile: string, role: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
+  return startProcess([join(PROJECT_ROOT, 'bin/autoresearch.js'), '-c', configFile, 'worker', '--role', role], env, /"msg":"worker ready"/);
+}
+
+async function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<WorkerProcess> {
+  const child = execa(process.execPath, args, {
     cwd: PROJECT_ROOT,
     env: { AUTORESEARCH_LOG_LEVEL: 'info', AUTORESEARCH_LOG_FORMAT: 'json', VITEST: '', ...env },
     reject: false,
@@ -60,7 +72,7 @@ export async function startWorkerProcess(configFile: string, role: string, env: 
   child.all!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
     const onData = () => {
-      if (/^ready$/m.test(log)) resolve();
+      if (ready.test(log)) resolve();
     };
     child.all!.on('data', onData);
     void child.then((r) => reject(new Error(`worker exited before ready (${r.exitCode}):\n${log}`)));
