@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { EnvironmentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { venvPython } from '../project.js';
+import { mlxEnv } from '../train/mlx-env.js';
 
 export interface ModelServerOptions {
   /** A local model folder or a Hugging Face id. */
@@ -17,6 +18,8 @@ export interface ModelServerOptions {
   log?: Logger;
   /** Another interpreter (tests); defaults to the project's venv. */
   python?: string;
+  /** Called with the server's pid as soon as it is spawned (tests check it is gone afterwards). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface ModelServer {
@@ -76,7 +79,8 @@ async function startOnPort(options: ModelServerOptions, port: number): Promise<M
     reject: false,
     cleanup: true,
     forceKillAfterDelay: KILL_GRACE_MS,
-    env: { PYTHONUNBUFFERED: '1' },
+    env: mlxEnv(),
+    extendEnv: false,
   });
   const tail: string[] = [];
   let httpdStarted!: () => void;
@@ -91,6 +95,7 @@ async function startOnPort(options: ModelServerOptions, port: number): Promise<M
       if (line.includes('Starting httpd')) httpdStarted();
     }
   };
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
 

@@ -33,6 +33,8 @@ export interface RunEvaluationOptions {
   log?: Logger;
   /** Overrides eval.concurrency (benchmarks and timing runs). */
   concurrency?: number;
+  /** Called with the pid of the mlx_lm.server this run spawns. */
+  onServerSpawn?: (pid: number) => void;
 }
 
 export interface EvalRun {
@@ -93,10 +95,16 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
         startTimeoutMs: config.eval.serverStartTimeoutMs,
         signal: options.signal,
         log,
+        onSpawn: options.onServerSpawn,
       },
-      (server) => {
+      async (server) => {
         serverStartSeconds = (Date.now() - t0) / 1000;
-        return generate({ url: chatCompletionsUrl(server.url) });
+        try {
+          return await generate({ url: chatCompletionsUrl(server.url) });
+        } catch (error) {
+          if (options.signal?.aborted) throw error;
+          throw new Error(`${(error as Error).message}\nlast mlx_lm.server output:\n${server.logTail()}`, { cause: error });
+        }
       },
     );
   }
@@ -141,37 +149,44 @@ async function runCases(suite: Suite, council: Council, endpoint: ChatEndpoint, 
   let next = 0;
   let done = 0;
   const total = suite.cases.length;
+  // The first failure stops the other workers too, so nothing keeps talking to a server that is being stopped.
+  const failed = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
   options.onProgress?.({ done, total });
+  const runOne = async (c: EvalCase): Promise<CaseRecord> => {
+    const request = buildRequest(c, council, options.config);
+    const t0 = Date.now();
+    const body = await postChat(endpoint, request, options.config.eval.requestTimeoutMs, signal);
+    const fp = (body as { system_fingerprint?: unknown }).system_fingerprint;
+    if (typeof fp === 'string') options.onFingerprint(fp);
+    const parsed = parseCompletion(body);
+    return {
+      id: c.id,
+      agent: c.agent,
+      category: c.category,
+      description: c.description,
+      request,
+      response: body,
+      parsed,
+      ...judgeCase(c, parsed, contexts.get(c.agent)!),
+      seconds: (Date.now() - t0) / 1000,
+    };
+  };
   const worker = async () => {
     while (next < suite.cases.length) {
-      options.signal?.throwIfAborted();
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (failed.signal.aborted) return;
       const index = next;
       next += 1;
       const c = suite.cases[index]!;
-      const ctx = contexts.get(c.agent)!;
-      const request = buildRequest(c, council, options.config);
-      const t0 = Date.now();
-      let body: unknown;
       try {
-        body = await postChat(endpoint, request, options.config.eval.requestTimeoutMs, options.signal);
+        records[index] = await runOne(c);
       } catch (error) {
-        if (options.signal?.aborted) throw error;
+        if (options.signal?.aborted) throw options.signal.reason;
+        if (failed.signal.aborted) return;
+        failed.abort();
         throw new Error(`case ${c.id}: ${(error as Error).message}`, { cause: error });
       }
-      const fp = (body as { system_fingerprint?: unknown }).system_fingerprint;
-      if (typeof fp === 'string') options.onFingerprint(fp);
-      const parsed = parseCompletion(body);
-      records[index] = {
-        id: c.id,
-        agent: c.agent,
-        category: c.category,
-        description: c.description,
-        request,
-        response: body,
-        parsed,
-        ...judgeCase(c, parsed, ctx),
-        seconds: (Date.now() - t0) / 1000,
-      };
       done += 1;
       options.onProgress?.({ done, total });
     }
