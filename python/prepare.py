@@ -165,6 +165,7 @@ def prepare(council_dir: Path, train_py: Path, out_root: Path, seed: int) -> dic
     if not reused:
         tmp = Path(tempfile.mkdtemp(prefix=".prepare-", dir=out_root))
         try:
+            tmp.chmod(0o755)  # mkdtemp's 0700 would otherwise stick to the renamed set
             for name, data in files.items():
                 _write_synced(tmp / name, data)
             _write_synced(tmp / "manifest.json", (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())

@@ -59,7 +59,7 @@ MODEL_CONFIG = {
     "rope_theta": 10000.0,
     "tie_word_embeddings": True,
 }
-PRETRAIN = {"steps": 120, "conversation_repeats": 6, "full_every": 8, "batch_size": 4, "seq_length": 256, "learning_rate": 5e-3, "warmup_steps": 12, "min_lr_ratio": 0.1}
+PRETRAIN = {"steps": 240, "conversation_repeats": 6, "full_every": 8, "batch_size": 4, "seq_length": 128, "learning_rate": 5e-3, "warmup_steps": 12, "min_lr_ratio": 0.1}
 
 TOOLS_PREAMBLE = (
     "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
@@ -246,8 +246,8 @@ def pretrain(model, ids: list[int], seed: int, log) -> float:
         loss = step(mx.array(chunk[:, :-1]), mx.array(chunk[:, 1:]))
         mx.eval(state, loss)
         losses.append(loss.item())
-        if (i + 1) % 20 == 0 or i == 0:
-            window = losses[-20:]
+        if (i + 1) % 40 == 0 or i == 0:
+            window = losses[-40:]
             log(f"pre-train step {i + 1}/{steps} loss {sum(window) / len(window):.3f} ({time.monotonic() - started:.0f}s)")
     tail = losses[-10:]
     return sum(tail) / len(tail)
@@ -294,6 +294,7 @@ def ensure(council_dir: Path, out_root: Path, seed: int, log) -> dict:
     out_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=out_root))
     try:
+        tmp.chmod(0o755)  # mkdtemp's 0700 would otherwise stick to the renamed model folder
         info = build(council, tmp, seed, log)
         for path in tmp.iterdir():
             with open(path, "rb") as fh:
