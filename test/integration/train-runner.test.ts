@@ -105,7 +105,7 @@ describe('runTrainer with the real train.py on the tiny model', () => {
     const progress: number[] = [];
     const outDir = join(dir, 'adapter');
     const outcome = await runTrainer(
-      { model, dataDir, outDir, budgetSeconds: 20, seed: 0, batchSize: 1 },
+      { model, dataDir, outDir, budgetSeconds: 20, seed: 0, batchSize: 1, valBatches: 4 },
       { trainPy, graceSeconds: 60, agentIds: AGENTS, onProgress: (e) => progress.push(e.iteration) },
     );
     expect(outcome.status, outcome.message).toBe('budget');
@@ -113,7 +113,7 @@ describe('runTrainer with the real train.py on the tiny model', () => {
     expect(result.iterations).toBeGreaterThan(0);
     expect(result.iterations).toBeLessThan(1200);
     // Loose on purpose: on a loaded 2-core machine one step can take seconds; 'budget' rather than 'timeout' is the point.
-    expect(result.seconds).toBeLessThan(20 + 60);
+    expect(result.seconds).toBeLessThan(20 + 40);
     expect(progress.length).toBeGreaterThan(0);
     const adapter = readFileSync(join(outDir, 'adapters.safetensors'));
     expect(createHash('sha256').update(adapter).digest('hex')).toBe(result.adapter_sha256);
