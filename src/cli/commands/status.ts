@@ -20,9 +20,10 @@ export function statusCommand(): Command {
       if (!probe.ok) {
         throw new EnvironmentError(`Redis at ${redact(url)} is unreachable (${probe.reason}): is the coordinator (the Mini) up?`);
       }
-      const redis = producerConnection(url, { retryStrategy: () => null });
+      const redis = producerConnection(url, { retryStrategy: () => null, lazyConnect: true });
       redis.on('error', () => undefined);
       try {
+        await redis.connect();
         const prefix = ctx.config.redis.prefix;
         const presence = await readPresence(redis, prefix);
         const queues: QueueView[] = [];
