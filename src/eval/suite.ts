@@ -171,7 +171,7 @@ function escapeRegex(text: string): string {
 }
 
 /** Checks across cases: unique ids, tool names of the case's own agent, every agent in every category. */
-export function checkSuite(cases: readonly EvalCase[], council: Council): string[] {
+function checkSuite(cases: readonly EvalCase[], council: Council): string[] {
   const problems: string[] = [];
   const firstFile = new Map<string, string>();
   for (const c of cases) {
@@ -216,7 +216,7 @@ function suiteHash(cases: readonly EvalCase[], council: Council): string {
 }
 
 /** JSON with object keys sorted, so the hash does not depend on key order in the files. */
-export function stableStringify(value: unknown): string {
+function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)

@@ -1,12 +1,8 @@
 import { z } from 'zod';
 
-/** Text checks that take one string. */
-export const TEXT_TYPES = ['contains', 'icontains', 'starts-with', 'regex'] as const;
 /** Text checks that take a list of strings (or `{{other_agent_names}}`). */
 export const LIST_TYPES = ['contains-any', 'contains-all', 'icontains-any', 'icontains-all'] as const;
-type TextType = (typeof TEXT_TYPES)[number];
 type ListType = (typeof LIST_TYPES)[number];
-type Negatable = TextType | ListType | 'is-refusal';
 type WithNot<T extends string> = T | `not-${T}`;
 
 const withNot = <T extends string>(types: readonly T[]) => types.flatMap((t) => [t, `not-${t}` as const]) as WithNot<T>[];
@@ -64,9 +60,6 @@ export type RawAssertion = z.infer<typeof rawAssertionSchema>;
 export type Assertion =
   | (Exclude<RawAssertion, { type: WithNot<ListType> }>)
   | { type: WithNot<ListType>; value: string[]; required: boolean; weight: number };
-
-export type AssertionType = Assertion['type'];
-export type { Negatable };
 
 /** What every assertion returns. */
 export interface AssertionResult {
