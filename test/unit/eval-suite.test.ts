@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCouncil } from '../../src/council/load.js';
 import { ConfigError } from '../../src/errors.js';
+import type { Assertion } from '../../src/eval/assertions/types.js';
 import { loadSuite } from '../../src/eval/suite.js';
 import { CATEGORIES } from '../../src/eval/summary.js';
 import { PROJECT_ROOT } from '../../src/project.js';
@@ -39,7 +40,7 @@ describe('loadSuite on the example council', () => {
 
   it('expands {{other_agent_names}} to the other agents\' names, never the agent\'s own', () => {
     const c = suite.cases.find((x) => x.agent === 'windu' && x.assert.some((a) => a.type === 'not-icontains-any'))!;
-    const a = c.assert.find((x) => x.type === 'not-icontains-any')!;
+    const a = c.assert.find((x): x is Extract<Assertion, { type: 'not-icontains-any' }> => x.type === 'not-icontains-any')!;
     expect(a.value).toContain('Yoda');
     expect(a.value).toContain('Ki-Adi-Mundi');
     expect(a.value).not.toContain('Windu');
