@@ -40,7 +40,7 @@ describe('loadSuite on the example council', () => {
 
   it('expands {{other_agent_names}} to the other agents\' names, never the agent\'s own', () => {
     const c = suite.cases.find((x) => x.agent === 'windu' && x.assert.some((a) => a.type === 'not-icontains-any'))!;
-    const a = c.assert.find((x): x is Extract<Assertion, { type: 'not-icontains-any' }> => x.type === 'not-icontains-any')!;
+    const a = c.assert.find((x): x is Extract<Assertion, { value: string[] }> => x.type === 'not-icontains-any')!;
     expect(a.value).toContain('Yoda');
     expect(a.value).toContain('Ki-Adi-Mundi');
     expect(a.value).not.toContain('Windu');
