@@ -63,7 +63,8 @@ export async function runLoop(deps: LoopDeps, options: RunOptions): Promise<RunS
     const resumed = await reconcile(deps, signal);
     rows.push(...resumed.rows);
     if (resumed.abandoned) return done('interrupted while resuming', resumed.abandoned);
-    let experiments = resumed.rows.filter((r) => r.result !== 'base').length;
+    // What a previous run left is its own: tonight's budget counts only experiments this run starts.
+    let experiments = 0;
 
     while (experiments < options.maxExperiments) {
       if (signal.aborted) return done(`interrupted (${String((signal.reason as Error)?.message ?? signal.reason)})`);
