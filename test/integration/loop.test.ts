@@ -120,4 +120,19 @@ describe('runLoop', () => {
     expect(await executor.pending()).toEqual([]);
     expect(await deps.ledger.head()).toBe(before);
   });
+
+  it('SIGINT while waiting abandons cleanly: the experiment stays in flight for the next run, nothing is recorded', async () => {
+    const { deps, executor } = await setup();
+    const controller = new AbortController();
+    // No worker runs here, so the baseline waits until the abort.
+    deps.onProgress = (p) => {
+      if (p.stage === 'queued') controller.abort(new Error('interrupted by SIGINT'));
+    };
+    const summary = await runLoop(deps, { maxExperiments: 1, deadline: new Date(Date.now() + 3600_000), mode: 'proxy', signal: controller.signal });
+    expect(summary.stoppedBecause).toBe('interrupted during the baseline');
+    expect(summary.abandoned).toMatch(/^base-proxy-/);
+    expect((await executor.pending()).map((r) => r.experimentId)).toEqual([summary.abandoned]);
+    expect(readResults(deps.resultsPath).rows).toEqual([]);
+    expect(await deps.redis.exists(`${deps.redisPrefix}:planner:lease`)).toBe(0);
+  });
 });
