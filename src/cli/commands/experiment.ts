@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import { showValue } from '../../planner/search-space.js';
 import { runSingle } from '../../research/loop.js';
 import { TRAIN_PY as REPO_TRAIN_PY } from '../../research/ledger.js';
 import { readResults } from '../../research/results-file.js';
@@ -68,7 +69,7 @@ async function printPlan(config: ReturnType<typeof commandContext>['config'], de
     `work tree:   ${dirty.length > 0 ? `REFUSED, uncommitted changes in ${dirty.join(', ')}` : 'clean apart from python/train.py'}`,
     `branch:      current (${config.paths.repo})`,
     '',
-    formatTable(['parameter', 'value'], Object.entries(values).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)])),
+    formatTable(['parameter', 'value'], Object.entries(values).map(([k, v]) => [k, typeof v === 'string' ? v : showValue(v)])),
     '',
     'commands:',
     `  git commit python/train.py (only the section) with the hypothesis, ref refs/autoresearch/experiments/<id>`,
