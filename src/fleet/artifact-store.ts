@@ -90,8 +90,9 @@ export function createArtifactStoreRouter(options: ArtifactStoreOptions): Router
       res.status(404).json({ error: 'no such bundle' });
       return;
     }
-    // The stored bytes, not a re-serialisation: the client checks they hash to the bundle's name.
-    res.type('application/json').sendFile(store.blobPath(req.params.sha256 as string));
+    // The stored bytes, not a re-serialisation: the client checks they hash to the bundle's name. The store
+    // usually sits under a dot-folder (.autoresearch), which express's sendFile would otherwise hide as a 404.
+    res.type('application/json').sendFile(store.blobPath(req.params.sha256 as string), { dotfiles: 'allow' });
   });
 
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {

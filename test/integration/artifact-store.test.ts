@@ -32,7 +32,8 @@ function send(base: string, method: string, path: string, options: { token?: str
 
 describe('artifact store', () => {
   const dir = mkdtempSync(join(tmpdir(), 'autoresearch-store-'));
-  const storeDir = join(dir, 'store');
+  // Under a dot-folder, like the real `.autoresearch/artifacts`: static file serving hides those by default.
+  const storeDir = join(dir, '.autoresearch', 'store');
   let server: Awaited<ReturnType<typeof startArtifactServer>>;
   const leftovers = () => (existsSync(join(storeDir, 'tmp')) ? readdirSync(join(storeDir, 'tmp')) : []);
 
