@@ -36,6 +36,7 @@ export function mlxTrainer(config: Config, log: Logger): Trainer {
         seed: config.models.training.seed,
         maxSeqLength: config.models.training.maxSeqLength,
         batchSize: config.models.training.batchSize,
+        valBatches: config.models.training.valBatches,
       },
       {
         graceSeconds: mode.graceSeconds,

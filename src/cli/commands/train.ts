@@ -54,7 +54,7 @@ export function trainCommand(): Command {
       const outDir = join(state, 'train-runs', new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, ''));
       mkdirSync(outDir, { recursive: true });
       const outcome = await runTrainer(
-        { model: modelPath, dataDir: dataset.datasetDir, outDir, budgetSeconds: budget, seed: training.seed, batchSize: training.batchSize, maxSeqLength: training.maxSeqLength },
+        { model: modelPath, dataDir: dataset.datasetDir, outDir, budgetSeconds: budget, seed: training.seed, batchSize: training.batchSize, maxSeqLength: training.maxSeqLength, valBatches: training.valBatches },
         {
           graceSeconds: mode.graceSeconds,
           signal: ctx.signal,

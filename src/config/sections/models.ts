@@ -25,6 +25,8 @@ export const modelsSection = z
         seed: integer(0, 2 ** 31 - 1).default(0),
         batchSize: integer(1, 64).default(1),
         maxSeqLength: integer(128, 32768).default(2048),
+        /** Validation batches per evaluation (mlx-lm's default); a full pass can eat a short budget whole. */
+        valBatches: integer(1, 100_000).default(25),
       })
       .prefault({}),
   })
