@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf } from '../errors.js';
 import { configCommand } from './commands/config.js';
+import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { modelCommand } from './commands/model.js';
 import { prepareCommand } from './commands/prepare.js';
@@ -23,6 +24,7 @@ function buildProgram(): Command {
     .description('An overnight LoRA research loop for a council of agents, across a small fleet of Macs.')
     .option('-c, --config <file>', 'config file (default: ./autoresearch.config.yaml, or AUTORESEARCH_CONFIG)')
     .showHelpAfterError('(run with --help for usage)');
+  program.addCommand(demoCommand());
   program.addCommand(doctorCommand());
   program.addCommand(configCommand());
   program.addCommand(modelCommand());

@@ -1,0 +1,61 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+export interface DemoLayout {
+  /** The demo's own folder under the project's state folder; everything the demo writes lives here. */
+  root: string;
+  /** The scratch clone the research loop commits to. */
+  repo: string;
+  /** The tiny model's folder, built once and shared by every process. */
+  model: string;
+  councilDir: string;
+  redisUrl: string;
+  serverPort: number;
+  /** Wall-clock training budget per experiment. */
+  budgetSeconds: number;
+  redisPrefix: string;
+}
+
+/**
+ * Two machines on one host: the Mini (planner, server, proxy training, evaluation, the artifact store) and the
+ * laptop (full training), each with its own config and state folder, so the laptop really fetches datasets
+ * and uploads adapters over HTTP like a MacBook on the LAN would.
+ */
+export function writeDemoConfigs(layout: DemoLayout): { mini: string; mbp: string } {
+  const common = (machine: string, state: string) => ({
+    paths: {
+      state,
+      repo: layout.repo,
+      memoryEvents: join(layout.root, 'memory', 'events'),
+      stableAdapter: join(layout.root, 'stable-adapter'),
+    },
+    council: { dir: layout.councilDir },
+    redis: { url: layout.redisUrl, embedded: false, prefix: layout.redisPrefix },
+    models: {
+      // On a Mac these are the 9B and 27B; here both modes use the tiny model, each with its own champion.
+      proxy: { model: layout.model, budgetSeconds: layout.budgetSeconds, graceSeconds: 120 },
+      full: { model: layout.model, budgetSeconds: layout.budgetSeconds, graceSeconds: 120 },
+      training: { valBatches: 4 },
+    },
+    fleet: {
+      machine,
+      heartbeat: { intervalMs: 1_000, ttlMs: 4_000 },
+      pickupDeadlineMs: 60_000,
+      lock: { durationMs: 15_000, stalledIntervalMs: 5_000, maxStalledCount: 3 },
+      ...(machine === 'mbp' ? { artifacts: { url: `http://127.0.0.1:${layout.serverPort}/artifacts` } } : {}),
+    },
+    eval: { concurrency: 2, maxTokens: 48, serverStartTimeoutMs: 180_000, requestTimeoutMs: 120_000 },
+    server: { port: layout.serverPort },
+    planner: { seed: 7 },
+    run: { branch: 'autoresearch/demo', evalAllowanceSeconds: 600 },
+  });
+  const files = {
+    mini: join(layout.root, 'mini.config.yaml'),
+    mbp: join(layout.root, 'mbp.config.yaml'),
+  };
+  const header = '# Written by `autoresearch demo`; rewritten on every demo run.\n';
+  writeFileSync(files.mini, header + stringify(common('mini', join(layout.root, 'mini-state'))));
+  writeFileSync(files.mbp, header + stringify(common('mbp', join(layout.root, 'mbp-state'))));
+  return files;
+}
