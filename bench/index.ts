@@ -1,0 +1,14 @@
+import { benchEvalConcurrency } from './eval-concurrency.js';
+import { benchMlxBlas } from './mlx-blas.js';
+
+/** `npm run bench [name...]`: benchmarks print ratios; they are never part of the test suite. */
+const all: Record<string, () => Promise<void>> = { 'mlx-blas': benchMlxBlas, 'eval-concurrency': benchEvalConcurrency };
+const chosen = process.argv.slice(2);
+for (const name of chosen.length > 0 ? chosen : Object.keys(all)) {
+  const bench = all[name];
+  if (!bench) {
+    console.error(`unknown benchmark "${name}"; choose from ${Object.keys(all).join(', ')}`);
+    process.exit(2);
+  }
+  await bench();
+}
