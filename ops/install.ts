@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { PROJECT_ROOT } from '../src/project.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../src/fs/atomic.js';
 import { launchdManager } from './launchd/launchctl.js';
 import type { Agent } from './launchd/render.js';
 import { planAgents, TEMPLATE_NAMES, type PlanInputs, type TemplateName } from './plan.js';
@@ -91,7 +91,7 @@ export async function install(request: InstallRequest): Promise<Agent[]> {
   }
   mkdirSync(plan.logs, { recursive: true });
   if (envMissing) {
-    writeFileAtomic(plan.envFile, ENV_FILE_TEMPLATE, 0o600);
+    writeFileAtomic(plan.envFile, ENV_FILE_TEMPLATE, { mode: 0o600 });
     out(`created ${plan.envFile}: put REDIS_URL and the tokens there (see docs/operations.md)\n`);
   } else if ((statSync(plan.envFile).mode & 0o077) !== 0) {
     out(`warning: ${plan.envFile} is readable by other users; run chmod 600 ${plan.envFile}\n`);

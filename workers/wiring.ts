@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Config } from '../src/config/load.js';
 import { runEvaluation } from '../src/eval/run.js';
-import { writeFileAtomic } from '../src/fleet/atomic.js';
+import { writeFileAtomic } from '../src/fs/atomic.js';
 import type { Logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/project.js';
 import { writeSection } from '../src/research/section.js';
@@ -23,7 +23,7 @@ export function mlxTrainer(config: Config, log: Logger): Trainer {
   return async (request) => {
     const trainPy = join(request.runDir, 'train.py');
     const outDir = join(request.runDir, 'adapter');
-    await writeFileAtomic(trainPy, writeSection(readFileSync(TRAIN_PY, 'utf8'), request.values));
+    writeFileAtomic(trainPy, writeSection(readFileSync(TRAIN_PY, 'utf8'), request.values));
     const model = await resolveModel(request.model, { councilDir: config.council.dir, stateDir: config.paths.state });
     const mode = config.models[request.mode];
     let iters = Number(request.values.ITERS ?? 0);

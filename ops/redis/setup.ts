@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../../src/project.js';
-import { writeFileAtomic } from '../atomic-write.js';
+import { writeFileAtomic } from '../../src/fs/atomic.js';
 import { renderAclFile } from './acl.js';
 import { renderLanConf } from './conf.js';
 
@@ -93,8 +93,8 @@ export function writeLanSetup(options: SetupOptions): { setup: LanSetup; files: 
   });
   const acl = renderAclFile({ prefix: setup.prefix, worker: setup.worker, admin: setup.admin });
   mkdirSync(files.dataDir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(files.credentials, `${JSON.stringify(setup, null, 2)}\n`, 0o600);
-  writeFileAtomic(files.acl, acl, 0o600);
-  writeFileAtomic(files.conf, conf, 0o600);
+  writeFileAtomic(files.credentials, `${JSON.stringify(setup, null, 2)}\n`, { mode: 0o600 });
+  writeFileAtomic(files.acl, acl, { mode: 0o600 });
+  writeFileAtomic(files.conf, conf, { mode: 0o600 });
   return { setup, files, rotated: previous === null };
 }

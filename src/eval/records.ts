@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { CATEGORIES, evalSummarySchema, type EvalSummary } from './summary.js';
 
 /** One case of one run, as written to records.jsonl: enough to rescore without generating again. */
@@ -59,25 +60,6 @@ export const runInfoSchema = z.strictObject({
   rescoredFrom: z.string().nullable(),
 });
 export type RunInfo = z.infer<typeof runInfoSchema>;
-
-/** Write to a temp file in the same folder, fsync, rename: a reader never sees half a file. */
-export function writeFileAtomic(path: string, data: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(temp, 'w');
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-}
 
 export function writeRun(dir: string, info: RunInfo, records: readonly CaseRecord[], summary: EvalSummary): void {
   writeFileAtomic(join(dir, 'records.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');

@@ -4,7 +4,7 @@ import { copyFile, link, mkdir, open, readFile, rename, rm } from 'node:fs/promi
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { describeFolder, manifestBytes, parseManifest, SHA256, sha256Of, type Manifest } from './bundle.js';
 
 export class TooLargeError extends Error {
@@ -113,7 +113,7 @@ export class BlobStore {
     if (missing.length > 0) throw new MissingBlobsError(missing);
     if (!this.hasBlob(sha256)) {
       await mkdir(join(this.dir, 'blobs'), { recursive: true });
-      await writeFileAtomic(this.blobPath(sha256), bytes);
+      writeFileAtomic(this.blobPath(sha256), bytes);
     }
     await this.materialize(sha256, manifest);
     return sha256;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 
 /**
  * The daytime model server: stopped before GPU work and always started again. Before stopping it, a marker
@@ -33,7 +33,7 @@ export class IdleServer {
 
   async stop(reason: string): Promise<void> {
     if (!this.settings.enabled) return;
-    await writeFileAtomic(this.markerFile, `${JSON.stringify({ pid: process.pid, at: new Date().toISOString(), reason })}\n`);
+    writeFileAtomic(this.markerFile, `${JSON.stringify({ pid: process.pid, at: new Date().toISOString(), reason })}\n`);
     const result = await execa(this.settings.stop![0]!, this.settings.stop!.slice(1), { reject: false, timeout: 60_000 });
     if (result.failed) {
       // Stopping a server that is not running fails on launchctl; the GPU is free either way.

@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fsyncDirectory, writeFileAtomic } from './atomic.js';
+import { fsyncDirectory, writeFileAtomic } from '../fs/atomic.js';
 import type { ExperimentExecution } from './executor.js';
 import type { ResultRow } from './results-format.js';
 

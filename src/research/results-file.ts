@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fsyncDirectory } from './atomic.js';
+import { fsyncDirectory } from '../fs/atomic.js';
 import { formatRow, header, parseResults, type ParsedResults, type ResultRow } from './results-format.js';
 
 /**

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { pairedComparison } from '../../eval/paired.js';
-import { writeFileAtomic } from '../../eval/records.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
 import { benchmarkTsv, formatSummary, type BenchmarkRow } from '../../eval/report.js';
 import { newRunId, runEvaluation } from '../../eval/run.js';
 import { fmtDelta, fmtScore, textTable } from '../../eval/table.js';

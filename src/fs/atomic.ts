@@ -6,11 +6,15 @@ import { randomBytes } from 'node:crypto';
  * Writes a whole file so that readers see the old content or the new, never a half: temp file in the same
  * folder, fsync, rename (or link, when `exclusive` must not replace an existing file), fsync the folder.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, options: { exclusive?: boolean } = {}): void {
+export function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: { exclusive?: boolean; /** Created with this mode, so a secret is never readable by others, even briefly. */ mode?: number } = {},
+): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(temp, 'wx');
+  const fd = openSync(temp, 'wx', options.mode ?? 0o644);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     fsyncSync(fd);
