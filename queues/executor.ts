@@ -7,6 +7,7 @@ import { readPresence } from '../src/fleet/presence.js';
 import { logger, type Logger } from '../src/log.js';
 import { workerConnection } from '../src/redis/connections.js';
 import {
+  emptyTraining,
   experimentExecutionSchema,
   trainingSummarySchema,
   type ExperimentExecution,
@@ -218,20 +219,7 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
 }
 
 function failedTraining(message: string): TrainingSummary {
-  return {
-    status: 'crashed',
-    iterations: 0,
-    trainLoss: null,
-    valLoss: null,
-    initialValLoss: null,
-    seconds: 0,
-    tokensPerSecond: null,
-    peakMemoryGb: null,
-    adapterSha256: null,
-    datasetSha256: null,
-    machine: 'unknown',
-    message,
-  };
+  return emptyTraining('crashed', message, { machine: 'unknown', datasetSha256: null });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

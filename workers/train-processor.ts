@@ -6,7 +6,7 @@ import type { ArtifactStore } from '../src/fleet/artifact-client.js';
 import type { GpuLease } from '../src/fleet/gpu-lease.js';
 import type { HeartbeatHandle } from '../src/fleet/presence.js';
 import type { Logger } from '../src/log.js';
-import type { TrainingSummary } from '../src/research/executor.js';
+import { emptyTraining, type TrainingSummary } from '../src/research/executor.js';
 import { InvalidPayloadError, parsePayload, type JobProgress } from '../queues/contracts.js';
 import { jobIds } from '../queues/names.js';
 import { cancelReasonOf, type Trainer } from './contracts.js';
@@ -104,20 +104,7 @@ async function settleCancellation(
     if (token) await job.moveToWait(token);
     throw new WaitingError();
   }
-  return {
-    status: 'canceled',
-    iterations: 0,
-    trainLoss: null,
-    valLoss: null,
-    initialValLoss: null,
-    seconds: 0,
-    tokensPerSecond: null,
-    peakMemoryGb: null,
-    adapterSha256: null,
-    datasetSha256,
-    machine,
-    message: 'stopped at the morning deadline (idleServer.morningDeadline)',
-  };
+  return emptyTraining('canceled', 'stopped at the morning deadline (idleServer.morningDeadline)', { machine, datasetSha256 });
 }
 
 export function safeSegment(value: string): string {

@@ -45,6 +45,28 @@ export const trainingSummarySchema = z.strictObject({
 });
 export type TrainingSummary = z.infer<typeof trainingSummarySchema>;
 
+/** The summary of a training that produced nothing to evaluate: every figure empty, the reason in `message`. */
+export function emptyTraining(
+  status: TrainingSummary['status'],
+  message: string,
+  where: { machine: string; datasetSha256: string | null },
+): TrainingSummary {
+  return {
+    status,
+    iterations: 0,
+    trainLoss: null,
+    valLoss: null,
+    initialValLoss: null,
+    seconds: 0,
+    tokensPerSecond: null,
+    peakMemoryGb: null,
+    adapterSha256: null,
+    datasetSha256: where.datasetSha256,
+    machine: where.machine,
+    message,
+  };
+}
+
 export const experimentExecutionSchema = z.strictObject({
   experimentId: z.string(),
   mode: z.enum(['full', 'proxy']),
