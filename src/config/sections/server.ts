@@ -7,8 +7,6 @@ export const serverSection = z
     /** Anything but a loopback address requires AUTORESEARCH_SERVER_TOKEN. */
     host: text().default('127.0.0.1'),
     port: integer(1, 65_535).default(8377),
-    /** Where workers on other machines reach the artifact store, e.g. "http://mini.local:8377". */
-    publicUrl: text().optional(),
     /** Largest dataset or adapter upload accepted. */
     maxUploadBytes: integer(1, 2 ** 40).default(4 * 2 ** 30),
   })
