@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { EnvironmentError } from '../errors.js';
+import { freePort } from '../net/free-port.js';
 import type { Logger } from '../log.js';
 import { venvPython } from '../project.js';
 import { mlxEnv } from '../train/mlx-env.js';
@@ -190,20 +190,6 @@ export async function withModelServer<T>(options: ModelServerOptions, fn: (serve
     await server.stop();
     options.log?.info({ pid: server.pid }, 'mlx_lm.server stopped');
   }
-}
-
-/** A TCP port nothing listens on right now on 127.0.0.1, chosen by the kernel. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -12,7 +12,7 @@ import { createFleetExecutor, type FleetExecutor } from '../../queues/executor.j
 import { ExperimentStore } from '../../queues/experiment-state.js';
 import { jobIds } from '../../queues/names.js';
 import { isAlive, startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from '../support/fleet-harness.js';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../src/net/free-port.js';
 import { uniquePrefix } from '../support/redis.js';
 import { baselineValues } from '../../src/research/hyperparameters.js';
 

@@ -10,7 +10,7 @@ import { writeLanSetup, type LanSetup } from '../../ops/redis/setup.js';
 import { readPresence, startHeartbeat } from '../../src/fleet/presence.js';
 import { probeRedis, workerConnection } from '../../src/redis/connections.js';
 import { PlannerLease } from '../../src/research/lease.js';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../src/net/free-port.js';
 
 /** A separate redis-server started with exactly the files `autoresearch redis setup` writes. */
 describe('Redis for two machines: the generated ACL on a real redis-server', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startRedisServer } from '../../src/redis/server-process.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../../src/net/free-port.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
