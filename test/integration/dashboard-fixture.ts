@@ -9,6 +9,7 @@ import { applyCouncilRules } from '../../src/research/council-rules.js';
 import type { ExperimentExecution } from '../../src/research/executor.js';
 import { appendResult } from '../../src/research/results-file.js';
 import type { ResultRow } from '../../src/research/results-format.js';
+import { rng } from '../../src/planner/offline.js';
 
 /**
  * A night's worth of results written by the project's own code paths: eval run folders by the eval writer
@@ -26,17 +27,6 @@ export interface FixturePaths {
   state: string;
   adaptersExperimental: string;
   stableAdapter: string;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const CASES = AGENTS.flatMap((agent) =>
