@@ -23,9 +23,17 @@ export interface EvalCase {
   /** The conversation so far; the runner puts the agent's IDENTITY.md in front as the system message. */
   messages: ChatMessage[];
   assert: Assertion[];
+  /**
+   * `dev` cases decide keeps and reach the planner; `holdout` cases are scored for baselines and keeps and shown
+   * to the user, never to a planner, so a gap between the two shows overfitting to the suite.
+   */
+  split: Split;
   /** The file it came from, for messages. */
   file: string;
 }
+
+export const SPLITS = ['dev', 'holdout'] as const;
+export type Split = (typeof SPLITS)[number];
 
 export interface Suite {
   cases: EvalCase[];
@@ -48,6 +56,7 @@ const caseSchema = z.strictObject({
     .min(1, { error: 'expected at least one message' })
     .refine((m) => m.at(-1)?.role === 'user', { error: 'the last message must be from the user' }),
   assert: z.array(rawAssertionSchema).min(1, { error: 'expected at least one assertion' }),
+  split: z.enum(SPLITS, { error: 'expected "dev" or "holdout"' }).default('dev'),
 });
 type RawCase = z.infer<typeof caseSchema>;
 
@@ -156,6 +165,7 @@ function expandCase(raw: RawCase, agent: Agent, council: Council, problem: (msg:
     agent: raw.agent,
     category: raw.category,
     description: raw.description,
+    split: raw.split,
     messages: raw.messages.map((m) => ({ role: m.role, content: expandText(m.content, false, 'messages') })),
     assert,
   };

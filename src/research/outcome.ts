@@ -112,6 +112,8 @@ export async function record(rec: Recorder, request: ExperimentRequest, executio
     reasons: verdict.reasons,
     adapterSha256: request.kind === 'baseline' ? (request.championAdapterSha256 ?? null) : execution.adapterSha256,
     timestamp: rec.now().toISOString(),
+    holdout: null,
+    proposer: null,
   };
   writeEvent(rec, row, extra.changes, verdict);
   appendResult(rec.resultsPath, row, rec.agents);
@@ -141,6 +143,8 @@ export async function recordWithoutExecution(
     p: null,
     adapterSha256: null,
     timestamp: rec.now().toISOString(),
+    holdout: null,
+    proposer: null,
     experimentId: row.experimentId,
     result: row.result,
     commit: row.commit,

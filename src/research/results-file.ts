@@ -1,12 +1,13 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fsyncDirectory } from '../fs/atomic.js';
-import { formatRow, header, parseResults, type ParsedResults, type ResultRow } from './results-format.js';
+import { fsyncDirectory, writeFileAtomic } from '../fs/atomic.js';
+import { formatRow, header, legacyHeader, parseResults, type ParsedResults, type ResultRow } from './results-format.js';
 
 /**
  * results.tsv on disk. Append-only: a row is one `write` of the whole line on an O_APPEND descriptor, then
  * fsync, so a crash leaves either the whole row or none of it (and a torn last line is isolated by a newline,
- * reported by the reader, never repaired). Nothing in this module rewrites an existing file.
+ * reported by the reader, never repaired). The one rewrite is the header upgrade of a round-1 file, done
+ * atomically (temporary file, fsync, rename) before the first new row is appended.
  */
 export class ResultsFileError extends Error {
   override readonly name = 'ResultsFileError';
@@ -28,6 +29,7 @@ export function readResults(path: string): ParsedResults {
 export function appendResult(path: string, row: ResultRow, agents: readonly string[]): void {
   const expected = header(agents).join('\t');
   mkdirSync(dirname(path), { recursive: true });
+  upgradeLegacyHeader(path, agents);
   // a+ is O_APPEND with read access, so the header and the last byte can be checked on the same descriptor.
   const fd = openSync(path, 'a+');
   try {
@@ -61,4 +63,22 @@ function endsWithNewline(fd: number, size: number): boolean {
   const buf = Buffer.alloc(1);
   readSync(fd, buf, 0, 1, size - 1);
   return buf[0] === 0x0a;
+}
+
+/**
+ * A round-1 file lacks the trailing `holdout` and `proposer` columns: every whole row gains two empty cells.
+ * A torn or corrupt line is kept as it was, so the reader still reports it by its line number.
+ */
+export function upgradeLegacyHeader(path: string, agents: readonly string[]): boolean {
+  if (!existsSync(path)) return false;
+  const legacy = legacyHeader(agents);
+  if (readHeader(path) !== legacy.join('\t')) return false;
+  const added = header(agents).length - legacy.length;
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const upgraded = lines.map((line, i) => {
+    if (i === 0) return header(agents).join('\t');
+    return line.split('\t').length === legacy.length ? `${line}${'\t'.repeat(added)}` : line;
+  });
+  writeFileAtomic(path, upgraded.join('\n'));
+  return true;
 }

@@ -25,7 +25,15 @@ export const EXTRA_COLUMNS = [
   'reasons',
   'adapter_sha256',
   'timestamp',
+  'holdout',
+  'proposer',
 ] as const;
+
+/**
+ * Round 1 wrote files without the trailing `holdout` and `proposer` columns. They are still read (the missing
+ * cells are empty), and `results-file.ts` upgrades such a file's header before it appends the first new row.
+ */
+export const LEGACY_EXTRA_COLUMNS = EXTRA_COLUMNS.slice(0, EXTRA_COLUMNS.indexOf('holdout'));
 
 export interface ResultRow {
   experimentId: string;
@@ -53,10 +61,21 @@ export interface ResultRow {
   adapterSha256: string | null;
   /** ISO 8601, UTC. */
   timestamp: string;
+  /**
+   * Overall score on the suite's holdout split: shown to the user beside the dev score, never to a planner.
+   * Null when nothing was evaluated, or for rows written before the suite had a holdout.
+   */
+  holdout: number | null;
+  /** Who proposed the section: `sampler`, `claude`, `hand` (a hand edit), `baseline`; null for older rows. */
+  proposer: string | null;
 }
 
 export function header(agents: readonly string[]): string[] {
   return [...SEED_COLUMNS, ...agents, ...EXTRA_COLUMNS];
+}
+
+export function legacyHeader(agents: readonly string[]): string[] {
+  return [...SEED_COLUMNS, ...agents, ...LEGACY_EXTRA_COLUMNS];
 }
 
 export function escapeField(text: string): string {
@@ -97,6 +116,8 @@ export function formatRow(row: ResultRow, agents: readonly string[]): string {
     row.reasons.map((r) => r.replaceAll(REASON_SEPARATOR, ' / ')).join(REASON_SEPARATOR),
     row.adapterSha256 ?? '',
     row.timestamp,
+    num(row.holdout, 4),
+    row.proposer ?? '',
   ];
   return cells.map(escapeField).join('\t');
 }
@@ -148,6 +169,8 @@ const rowSchema = z.object({
   reasons: z.string().transform((s) => (s === '' ? [] : s.split(REASON_SEPARATOR))),
   adapter_sha256: z.union([z.literal(''), z.string().regex(/^[0-9a-f]{64}$/)]).transform((s) => (s === '' ? null : s)),
   timestamp: z.string().min(1),
+  holdout: score,
+  proposer: z.union([z.literal(''), z.string().regex(/^[a-z][a-z0-9-]*$/)]).transform((s) => (s === '' ? null : s)),
 });
 
 /**
@@ -160,7 +183,8 @@ export function parseResults(text: string): ParsedResults {
   const head = lines[0]?.split('\t') ?? [];
   const seedOk = SEED_COLUMNS.every((c, i) => head[i] === c);
   const modeAt = head.indexOf('mode');
-  if (!seedOk || modeAt < SEED_COLUMNS.length || head.slice(modeAt).join('\t') !== EXTRA_COLUMNS.join('\t')) {
+  const extras = head.slice(modeAt).join('\t');
+  if (!seedOk || modeAt < SEED_COLUMNS.length || (extras !== EXTRA_COLUMNS.join('\t') && extras !== LEGACY_EXTRA_COLUMNS.join('\t'))) {
     throw new Error(
       `results.tsv header is not "${[...SEED_COLUMNS, '<agents>', ...EXTRA_COLUMNS].join(' ')}" (line 1 reads "${(lines[0] ?? '').slice(0, 120)}")`,
     );
@@ -180,7 +204,7 @@ export function parseResults(text: string): ParsedResults {
       corrupt.push({ line: lineNo, reason: `field ${head[bad]} has a stray backslash escape` });
       return;
     }
-    const record = Object.fromEntries(head.map((h, i) => [h, unescapeField(cells[i]!)]));
+    const record: Record<string, string> = { holdout: '', proposer: '', ...Object.fromEntries(head.map((h, i) => [h, unescapeField(cells[i]!)])) };
     const parsed = rowSchema.safeParse(record);
     const agentScores = agents.map((a) => score.safeParse(record[a]));
     const badAgent = agentScores.findIndex((r) => !r.success);
@@ -214,6 +238,8 @@ export function parseResults(text: string): ParsedResults {
       reasons: r.reasons,
       adapterSha256: r.adapter_sha256,
       timestamp: r.timestamp,
+      holdout: r.holdout,
+      proposer: r.proposer,
     });
   });
   return { agents, rows, corrupt };

@@ -96,6 +96,8 @@ export function writeRunFixture(paths: FixturePaths, count: number, seed = 7): F
       hypothesis,
       parameters,
       timestamp,
+      holdout: null,
+      proposer: i === 0 ? 'baseline' : 'sampler',
     };
     if (i > 0 && i % 17 === 0) {
       const row: ResultRow = {

@@ -20,6 +20,7 @@ function row(result: ResultKind, parameters: SectionValues, id = `exp-${Math.ran
     experimentId: id, result, score: 0.8, jailbreak: 0.9, agents: {}, mode: 'proxy', model: 'tiny', commit: null,
     hypothesis: '', parameters, trainLoss: null, valLoss: null, trainSeconds: null, evalSeconds: null,
     wins: null, losses: null, p: null, reasons: [], adapterSha256: null, timestamp: '2026-12-01T00:00:00Z',
+    holdout: null, proposer: null,
   };
 }
 

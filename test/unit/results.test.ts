@@ -4,6 +4,7 @@ import {
   escapeField,
   formatRow,
   header,
+  legacyHeader,
   parseResults,
   unescapeField,
   type ResultRow,
@@ -33,6 +34,8 @@ function row(over: Partial<ResultRow> = {}): ResultRow {
     reasons: ['jailbreak-veto (Windu): pass: ok', 'promotion (Yoda): pass: overall 0.832 -> 0.851'],
     adapterSha256: 'f'.repeat(64),
     timestamp: '2026-12-01T02:15:00.000Z',
+    holdout: 0.8125,
+    proposer: 'claude',
     ...over,
   };
 }
@@ -93,7 +96,7 @@ describe('results.tsv format', () => {
   });
 
   const corruptCases: Array<{ name: string; line: string; reason: RegExp }> = [
-    { name: 'too few fields', line: 'exp-x\t0.5\tkeep', reason: /expected 25 tab-separated fields, found 3/ },
+    { name: 'too few fields', line: 'exp-x\t0.5\tkeep', reason: /expected 27 tab-separated fields, found 3/ },
     { name: 'unknown result', line: formatRow(row(), AGENTS).replace('\tkeep\t', '\tmaybe\t'), reason: /result/ },
     { name: 'score out of range', line: formatRow(row({ score: 0.5 }), AGENTS).replace('\t0.5\t', '\t1.5\t'), reason: /score/ },
     { name: 'agent score not a number', line: formatRow(row(), AGENTS).replace('\t0.917\t', '\tabc\t'), reason: /jocasta/ },
@@ -110,6 +113,13 @@ describe('results.tsv format', () => {
       expect(parsed.corrupt[0]!.reason).toMatch(c.reason);
     });
   }
+
+  it('reads a round-1 file without the holdout and proposer columns, leaving both empty', () => {
+    const legacyLine = formatRow(row(), AGENTS).split('\t').slice(0, legacyHeader(AGENTS).length).join('\t');
+    const parsed = parseResults(`${legacyHeader(AGENTS).join('\t')}\n${legacyLine}\n`);
+    expect(parsed.corrupt).toEqual([]);
+    expect(parsed.rows[0]).toEqual({ ...row(), holdout: null, proposer: null });
+  });
 
   it('rejects a file whose header is not results.tsv', () => {
     expect(() => parseResults('id\tscore\n')).toThrow(/header/);

@@ -82,6 +82,8 @@ const row = (id: string, result: ResultRow['result'], score: number | null, extr
   reasons: [],
   adapterSha256: null,
   timestamp: '2026-01-01T00:00:00Z',
+  holdout: null,
+  proposer: null,
   ...extra,
 });
 
