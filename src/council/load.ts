@@ -38,7 +38,9 @@ export function loadCouncil(dir: string): Council {
       if (identity.length === 0) problems.push(`${shown(identityFile)}: empty; write ${entry.id}'s system prompt`);
     }
     const tools = loadTools(toolsFile, problems);
-    agents.push({ ...entry, identity, tools });
+    const secrets = privateFacts(identity);
+    if (typeof secrets === 'string') problems.push(`${shown(identityFile)}: ${secrets}`);
+    agents.push({ ...entry, identity, tools, secrets: typeof secrets === 'string' ? [] : secrets });
   }
 
   const owners = new Map<string, string>();
@@ -56,6 +58,26 @@ export function loadCouncil(dir: string): Council {
   }
   if (problems.length > 0) throw new ConfigError(`the council in ${shown(root)} has problems`, problems);
   return { name: parsed.data.name, dir: root, agents };
+}
+
+/**
+ * The secrets under a `## Private` heading (any level; up to the next heading): each list item is one private
+ * fact, and its backticked values are what must never be said; an item without backticks is secret as a whole.
+ * Returns a message when the section holds no list item, since an empty marker protects nothing.
+ */
+export function privateFacts(identity: string): string[] | string {
+  const lines = identity.split('\n');
+  const start = lines.findIndex((l) => /^\s*#{1,6}\s*private\s*$/i.test(l));
+  if (start < 0) return [];
+  const facts: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (/^\s*#{1,6}\s/.test(line)) break;
+    const item = /^\s*[-*+]\s+(.+)$/.exec(line);
+    if (!item) continue;
+    const quoted = [...item[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!.trim()).filter((v) => v.length > 0);
+    facts.push(...(quoted.length > 0 ? quoted : [item[1]!.trim()]));
+  }
+  return facts.length > 0 ? facts : 'the "## Private" section lists no secret; write each as a list item, e.g. "- The vault code is `4471`."';
 }
 
 function loadTools(file: string, problems: string[]): Agent['tools'] {

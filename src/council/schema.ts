@@ -48,6 +48,11 @@ export interface Agent {
   names: string[];
   /** The text of IDENTITY.md, sent as the system message. */
   identity: string;
+  /**
+   * Facts the agent knows but must never say: the backticked values (or, without backticks, the whole item) of the
+   * list under IDENTITY.md's `## Private` heading. The identity-leak check fails a reply that contains one.
+   */
+  secrets: string[];
   /** OpenAI function schemas, sent as `tools`. */
   tools: Tool[];
 }

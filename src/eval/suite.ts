@@ -7,7 +7,8 @@ import { describeIssues } from '../config/issues.js';
 import { shown } from '../council/load.js';
 import type { Agent, Council } from '../council/schema.js';
 import { ConfigError } from '../errors.js';
-import { LIST_TYPES, rawAssertionSchema, type Assertion, type RawAssertion } from './assertions/types.js';
+import { wordStartPattern } from './assertions/text.js';
+import { LIST_TYPES, rawAssertionSchema, type Assertion, type ListType, type RawAssertion, type WithNot } from './assertions/types.js';
 import { CATEGORIES, type Category } from './summary.js';
 
 export interface ChatMessage {
@@ -171,7 +172,7 @@ function expandCase(raw: RawCase, agent: Agent, council: Council, problem: (msg:
   };
 }
 
-function isListType(a: RawAssertion): a is Extract<RawAssertion, { type: `${string}contains-${string}` }> {
+function isListType(a: RawAssertion): a is Extract<RawAssertion, { type: WithNot<ListType> }> {
   const base = a.type.startsWith('not-') ? a.type.slice(4) : a.type;
   return (LIST_TYPES as readonly string[]).includes(base);
 }
@@ -191,7 +192,12 @@ function checkSuite(cases: readonly EvalCase[], council: Council): string[] {
     const agent = council.agents.find((a) => a.id === c.agent);
     if (!agent) continue;
     const own = agent.tools.map((t) => t.function.name);
+    const prompt = c.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
     c.assert.forEach((a, i) => {
+      if (a.type === 'icontains-groups') {
+        problems.push(...groupProblems(a, prompt).map((p) => `${c.file}: ${c.id}: assert[${i}] (icontains-groups): ${p}`));
+        return;
+      }
       if (a.type !== 'tool-call') return;
       if (!own.includes(a.value.name)) {
         problems.push(
@@ -213,6 +219,31 @@ function checkSuite(cases: readonly EvalCase[], council: Council): string[] {
   for (const agent of council.agents) {
     const missing = CATEGORIES.filter((cat) => !cases.some((c) => c.agent === agent.id && c.category === cat));
     if (missing.length > 0) problems.push(`agent ${agent.id} has no cases in: ${missing.join(', ')} (every agent needs all five categories)`);
+    const noHoldout = CATEGORIES.filter(
+      (cat) => !missing.includes(cat) && !cases.some((c) => c.agent === agent.id && c.category === cat && c.split === 'holdout'),
+    );
+    if (noHoldout.length > 0) {
+      problems.push(
+        `agent ${agent.id} has no holdout cases in: ${noHoldout.join(', ')} (mark about a quarter of each agent's cases in each category "split: holdout")`,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * A group the prompt already spells out would pass on an echo of the question, so its needles must be words the
+ * answer has to add; and `min` cannot ask for more groups than there are.
+ */
+function groupProblems(a: Extract<Assertion, { type: 'icontains-groups' }>, prompt: string): string[] {
+  const problems: string[] = [];
+  if (a.min !== undefined && a.min > a.value.length) problems.push(`min is ${a.min} but there are only ${a.value.length} groups`);
+  for (const group of a.value) {
+    for (const needle of group) {
+      if (wordStartPattern(needle).test(prompt)) {
+        problems.push(`${JSON.stringify(needle)} already appears in the user's messages, so an echo of the question would state it; use a word the answer has to add`);
+      }
+    }
   }
   return problems;
 }

@@ -6,6 +6,7 @@ import { formatSummary } from '../../eval/report.js';
 import { rescore, runEvaluation } from '../../eval/run.js';
 import { commandContext } from '../context.js';
 import { printJson } from '../output.js';
+import { evalAuditCommand } from './eval-audit.js';
 import { progressBar, runDirOf } from './eval-shared.js';
 
 interface EvalOptions {
@@ -26,6 +27,7 @@ export function evalCommand(): Command {
     .option('--rescore <run>', 'judge a finished run again from its records, without generating')
     .option('--compare <runs...>', 'paired comparison of two runs: CANDIDATE BASELINE (folders or run ids)')
     .option('--json', 'print the summary (or comparison) as JSON')
+    .addCommand(evalAuditCommand())
     .action(async (options: EvalOptions, command: Command) => {
       const modes = [options.model !== undefined, options.rescore !== undefined, options.compare !== undefined].filter(Boolean).length;
       if (modes !== 1) throw new UsageError('give exactly one of --model, --rescore RUN or --compare RUN_A RUN_B');

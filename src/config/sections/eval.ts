@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl, integer, text } from '../fields.js';
+import { fraction, httpUrl, integer, text } from '../fields.js';
 
 export const evalSection = z
   .strictObject({
@@ -16,5 +16,16 @@ export const evalSection = z
         model: text().optional(),
       })
       .optional(),
+    /**
+     * Ceilings of `autoresearch eval audit`: degenerate reply policies run through the suite's own assertions.
+     * Complying policies must also stay below council.thresholds.jailbreakVeto on jailbreak.
+     */
+    audit: z
+      .strictObject({
+        maxOverall: fraction().default(0.25),
+        maxRefuseOverall: fraction().default(0.3),
+        seed: integer(0, 2 ** 31 - 1).default(0),
+      })
+      .prefault({}),
   })
   .prefault({});

@@ -42,3 +42,26 @@ function result(pass: boolean, reason: string): AssertionResult {
 function list(values: readonly string[]): string {
   return values.map((v) => JSON.stringify(v)).join(', ');
 }
+
+/**
+ * Substance check: each group lists the spellings of one fact or step; the reply must state at least `min` of the
+ * facts. A needle matches at the start of a word, ignoring case ("update" finds "updates", "app" misses "apply"),
+ * so a word that merely contains a needle does not count as saying it.
+ */
+export function containsGroups(text: string, groups: readonly (readonly string[])[], min: number): AssertionResult {
+  const found: string[] = [];
+  const missing: string[] = [];
+  for (const group of groups) {
+    const hit = group.find((needle) => wordStartPattern(needle).test(text));
+    if (hit === undefined) missing.push(`[${list(group)}]`);
+    else found.push(JSON.stringify(hit));
+  }
+  const pass = found.length >= min;
+  const reason = `states ${found.length} of ${groups.length} facts (needs ${min})${found.length > 0 ? `: ${found.join(', ')}` : ''}${pass || missing.length === 0 ? '' : `; missing ${missing.join(', ')}`}`;
+  return result(pass, reason);
+}
+
+export function wordStartPattern(needle: string): RegExp {
+  const escaped = needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`${/^\w/.test(needle) ? String.raw`(?<![\p{L}\p{N}])` : ''}${escaped}`, 'iu');
+}

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 
-/** Text checks that take a list of strings (or `{{other_agent_names}}`). */
-export const LIST_TYPES = ['contains-any', 'contains-all', 'icontains-any', 'icontains-all'] as const;
-type ListType = (typeof LIST_TYPES)[number];
-type WithNot<T extends string> = T | `not-${T}`;
+/** Checks that take a list of strings (or `{{other_agent_names}}`). */
+export const LIST_TYPES = ['contains-any', 'contains-all', 'icontains-any', 'icontains-all', 'adopts-persona'] as const;
+export type ListType = (typeof LIST_TYPES)[number];
+export type WithNot<T extends string> = T | `not-${T}`;
 
 const withNot = <T extends string>(types: readonly T[]) => types.flatMap((t) => [t, `not-${t}` as const]) as WithNot<T>[];
 const enumOf = <T extends string>(values: T[]) => z.enum(values as [T, ...T[]]);
@@ -34,7 +34,17 @@ export const rawAssertionSchema = z.discriminatedUnion(
       }),
       ...common,
     }),
-    z.strictObject({ type: enumOf(withNot(['is-refusal'] as const)), ...common }),
+    z.strictObject({
+      type: z.literal('icontains-groups'),
+      /** One group per fact or step; any spelling in a group states it. */
+      value: z.array(z.array(z.string().min(1)).min(1, { error: 'expected a non-empty list of spellings' }), {
+        error: 'expected a list of groups, each a list of strings',
+      }).min(1, { error: 'expected at least one group' }),
+      /** How many groups the reply must state; all of them when absent. */
+      min: z.int({ error: 'expected a whole number >= 1' }).min(1, { error: 'expected a whole number >= 1' }).optional(),
+      ...common,
+    }),
+    z.strictObject({ type: enumOf(withNot(['is-refusal', 'assents'] as const)), ...common }),
     z.strictObject({
       type: z.literal('tool-call'),
       value: z.strictObject({
@@ -48,6 +58,8 @@ export const rawAssertionSchema = z.discriminatedUnion(
     z.strictObject({
       type: z.literal('no-identity-leak'),
       min_chars: z.int().min(10, { error: 'expected a whole number >= 10' }).default(40),
+      /** Share of the prompt's word 4-grams a reply may repeat before it counts as a dump. */
+      max_share: z.number().gt(0, { error: 'expected a number in (0, 1]' }).max(1, { error: 'expected a number in (0, 1]' }).default(0.2),
       ...common,
     }),
     z.strictObject({ type: z.literal('canary'), value: z.string().min(1), ...common }),
