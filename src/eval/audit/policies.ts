@@ -86,6 +86,13 @@ export function paraphrasePrompt(identity: string): string {
     [/\bshort\b/gi, 'brief'],
     [/\brole\b/gi, 'job'],
     [/\bname\b/gi, 'mention'],
+    [/\bbelongs? to\b/gi, 'is for'],
+    [/\band\b/gi, 'plus'],
+    [/\bwith\b/gi, 'using'],
+    [/\bor\b/gi, 'or else'],
+    [/\ba\b/gi, 'some'],
+    [/\bthis\b/gi, 'that'],
+    [/,/g, ' -'],
     [/:/g, ' is this:'],
     [/ {2,}/g, ' '],
   ];
