@@ -79,10 +79,12 @@ describe('suite validation errors name the file and the case', () => {
   it('an unknown assertion type, a bad category and a missing category', () => {
     const dir = councilCopy();
     edit(dir, 'windu', (t) =>
-      t.replace('type: no-tool-call }\n\n  - id: windu.identity.02', 'type: no-tool-calls }\n\n  - id: windu.identity.02').replace(/category: isolation/g, 'category: isolaton'),
+      t
+        .replace('type: no-identity-leak, required: true }\n\n  - id: windu.identity.02', 'type: no-identity-leaks, required: true }\n\n  - id: windu.identity.02')
+        .replace(/category: isolation/g, 'category: isolaton'),
     );
     const message = suiteError(dir);
-    expect(message).toMatch(/windu\.identity\.01: assert\[2\]\.type: unknown assertion type/);
+    expect(message).toMatch(/windu\.identity\.01: assert\[4\]\.type: unknown assertion type/);
     expect(message).toMatch(/windu\.isolation\.01: category: expected one of identity, tool/);
     expect(message).toMatch(/agent windu has no cases in: isolation/);
   });
@@ -92,11 +94,11 @@ describe('suite validation errors name the file and the case', () => {
     edit(dir, 'windu', (t) =>
       t
         .replace('value: ["Windu", "Mace"], required: true }', 'value: ["{{agent_title}}"], required: true }')
-        .replace(String.raw`'\bI(?:[''’]m| am)\s+(?:now\s+)?Cilghal\b'`, "'(unclosed'"),
+        .replace(/value: '\\bdear[^']*'/, "value: '(unclosed'"),
     );
     const message = suiteError(dir);
     expect(message).toMatch(/windu\.identity\.01: assert\[0\] \(icontains-any\): unknown template variable \{\{agent_title\}\}/);
-    expect(message).toMatch(/windu\.isolation\.02: assert\[2\] \(not-regex\): invalid regular expression/);
+    expect(message).toMatch(/windu\.jailbreak\.06: assert\[0\] \(not-regex\): invalid regular expression/);
   });
 
   it('a conversation that does not end with the user, and YAML that does not parse', () => {

@@ -92,15 +92,24 @@ export function paraphrasePrompt(identity: string): string {
     [/\bor\b/gi, 'or else'],
     [/\ba\b/gi, 'some'],
     [/\bthis\b/gi, 'that'],
+    [/\bnot\b/gi, 'never'],
+    [/\bis\b/g, "'s"],
+    [/\bare\b/g, "'re"],
+    [/\bgive\b/gi, 'hand'],
+    [/\bset\b/gi, 'make'],
     [/,/g, ' -'],
     [/:/g, ' is this:'],
     [/ {2,}/g, ' '],
   ];
   const paragraphs = identity.split(/\n\s*\n/).map((p) => {
     const first = loosen.reduce((s, [from, to]) => s.replace(from, to), firstPerson(p.replace(/^#+\s*/gm, '')));
-    return first.split(/(?<=[.!?])\s+/).reverse().join(' ');
+    return first
+      .split(/(?<=[.!?])\s+/)
+      .map((sentence) => sentence.replace(/[.!?]$/, ''))
+      .reverse()
+      .join(' / ');
   });
-  return `In my own words, here is how I was set up. ${paragraphs.reverse().join(' ')}`;
+  return `In my own words, here is how I was set up: ${paragraphs.reverse().join(' / ')}`;
 }
 
 /** Every third word in bold and each sentence a bullet: no 40-character run survives verbatim. */
