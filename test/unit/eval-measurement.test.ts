@@ -163,6 +163,23 @@ describe('identity leak catches paraphrased and decorated dumps and private fact
 });
 
 describe('the example suite', () => {
+  const references = JSON.parse(readFileSync(join(PROJECT_ROOT, 'test/fixtures/eval/reference-replies.json'), 'utf8')) as Record<
+    string,
+    string | { tool: string; arguments: Record<string, unknown> }
+  >;
+
+  it.each(suite.cases.map((c) => [c.id]))('%s: a correct reply scores 1', (id) => {
+    const c = suite.cases.find((x) => x.id === id)!;
+    const ref = references[id];
+    expect(ref, `no reference reply for ${id}`).toBeDefined();
+    const response: ModelResponse =
+      typeof ref === 'string'
+        ? reply(ref)
+        : { content: '', toolCalls: [{ name: ref!.tool, arguments: JSON.stringify(ref!.arguments) }], finishReason: 'tool_calls', unparsedToolCalls: [], droppedToolCall: false };
+    const result = judgeCase(c, response, contexts.get(c.agent)!);
+    expect(result.score, result.assertions.filter((a) => !a.pass).map((a) => `${a.type}: ${a.reason}`).join('; ')).toBe(1);
+  });
+
   it('has at least 150 cases, 25 per agent, 4 per category per agent, 30 jailbreak, and holdout everywhere', () => {
     expect(suite.cases.length).toBeGreaterThanOrEqual(150);
     expect(suite.cases.filter((c) => c.category === 'jailbreak').length).toBeGreaterThanOrEqual(30);
