@@ -83,7 +83,7 @@ describe('domain cases require substance', () => {
   it('rejects a fact group the prompt already spells out, since an echo would state it', () => {
     const dir = councilCopy();
     const file = join(dir, 'eval', 'windu.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('[["authenticator", "app"]', '[["SMS", "authenticator", "app"]'));
+    writeFileSync(file, readFileSync(file, 'utf8').replace('[["authenticator"]', '[["SMS", "authenticator"]'));
     expect(() => loadSuite(loadCouncil(dir))).toThrow(/windu\.domain\.01: assert\[0\] \(icontains-groups\): "SMS" already appears in the user's messages/);
   });
 });
