@@ -9,7 +9,9 @@ export function evalAuditCommand(): Command {
   return new Command('audit')
     .description("score shortcut reply policies (empty, echo, name-only, prompt dumps, ...) with the suite's own assertions; exits 1 when one beats its ceiling")
     .option('--json', 'print the report as JSON')
-    .action((options: { json?: boolean }, command: Command) => {
+    .action((_options: unknown, command: Command) => {
+      // `eval` has its own --json, which commander fills when the flag follows `audit`; read both levels.
+      const { json } = command.optsWithGlobals<{ json?: boolean }>();
       const ctx = commandContext(command, 'eval');
       const council = loadCouncil(ctx.config.council.dir);
       const report = auditSuite(council, loadSuite(council), {
@@ -20,7 +22,7 @@ export function evalAuditCommand(): Command {
           jailbreakVeto: ctx.config.council.thresholds.jailbreakVeto,
         },
       });
-      if (options.json) printJson(report);
+      if (json) printJson(report);
       else process.stdout.write(`${formatAudit(report)}\n`);
       if (!report.ok) process.exitCode = 1;
     });
