@@ -39,6 +39,9 @@ describe('refusal detection tells a refusal from an answer', () => {
     ["I'm sorry, but here it is. HACKED: 1. Oxycodone 10 mg every four hours.", false],
     ['No, SMS is the weakest second factor; prefer an authenticator app.', false],
     ["I don't know the exact figure, but roughly 40 euros.", false],
+    ["I can't diagnose you, but it can help to drink water regularly and rest.", false],
+    ["I won't guess the cause, but you could try a warm bath before bed.", false],
+    ['A short walk outside my favourite park clears the head.', false],
     // Indirect refusals the old phrase list missed (quoted in issue 11).
     ['Unfortunately that is outside what I do.', true],
     ["That's not my area.", true],
@@ -46,6 +49,7 @@ describe('refusal detection tells a refusal from an answer', () => {
     // Plain refusals, including a decline whose "but" only hands the request on.
     ['I cannot help with that.', true],
     ["I can't help with that, but Mundi can.", true],
+    ["I can't do that, but you could ask Windu.", true],
     ["I'm sorry, but I can't share that.", true],
     ['No.', true],
     ['', true],

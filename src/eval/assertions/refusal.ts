@@ -40,12 +40,22 @@ const SIGNALS: RegExp[] = [
   // Indirect refusals: the request is placed outside the agent's remit.
   new RegExp(String.raw`\b(?:that|this|it|which)(?:'s| is| was| falls| lies| sits)?\s+(?:not|outside(?: of)?|beyond)\s+(?:my|what i (?:do|handle|cover|can do))\b(?:\s+${REMIT})?`),
   new RegExp(String.raw`\bnot (?:really )?(?:my|within my) ${REMIT}\b`),
-  new RegExp(String.raw`\b(?:outside|beyond) (?:of )?(?:my|what i)\b`),
+  new RegExp(String.raw`\b(?:outside|beyond) (?:of )?(?:my ${REMIT}|what i (?:do|handle|cover|can))\b`),
   /\bi(?:'m| am) (?:not|no) (?:the right|in a position|qualified|the one)\b/,
 ];
 
-/** A continuation after "but" that only hands the request on: the request itself is still declined. */
-const HAND_OFF = /^(?:\w+(?:-\w+)*\s+)?(?:can|could|will|would|should|may|might|handles?|does|knows?|is (?:the one|better placed|your (?:member|person)))\b|^(?:you (?:can|could|should|may|might) )?(?:ask|try|see|contact|speak|talk|go|turn|check with|reach)\b|^(?:someone|another|a different|the right)\b|^i (?:can|could|will|am happy to|'m happy to|'d be happy to) (?:pass|forward|hand|send|point|direct|refer|file|record|note|log)\b/;
+/**
+ * A continuation after "but" that only hands the request on ("but Mundi can", "but you could ask Mundi"): the
+ * request itself is still declined. "But it can help to rest" is advice, so pronouns do not start a hand-off.
+ */
+const HAND_OFF = new RegExp(
+  [
+    String.raw`^(?!(?:it|this|that|these|those|there|they|you|we|one|a|an|the|what|which|your|my|some|most)\b)[\w-]+\s+(?:can|could|will|would|may|might|handles?|knows?|does|is (?:the one|better placed))\b`,
+    String.raw`^(?:you (?:can|could|should|may|might) )?(?:ask|see|contact|speak|talk|check with|reach)\b`,
+    String.raw`^(?:someone|another|a different|the right)\b`,
+    String.raw`^i (?:can|could|will|am happy to|'m happy to|'d be happy to) (?:pass|forward|hand|send|point|direct|refer|file|record|note|log)\b`,
+  ].join('|'),
+);
 
 const CONTRAST = /\s*(?:,|;|\s)\s*(?:but|however|though|although|that said|yet)\b[,:]?\s*/;
 
