@@ -4,7 +4,7 @@ import { assertionContexts, judgeCase } from '../judge.js';
 import { summarize } from '../scoring.js';
 import type { Suite } from '../suite.js';
 import { CATEGORIES, type Category } from '../summary.js';
-import { POLICIES, type Policy } from './policies.js';
+import { POLICIES } from './policies.js';
 
 export interface AuditCeilings {
   /** Highest overall score any degenerate policy may reach. */
@@ -51,10 +51,10 @@ export function seededRandom(seed: string): () => number {
  * Runs every degenerate policy through the real assertion and scoring code on every case of the suite, with no
  * model. A policy above its ceiling means the suite rewards a shortcut: fix the cases before trusting a night.
  */
-export function auditSuite(council: Council, suite: Suite, options: { seed: number; ceilings: AuditCeilings; policies?: readonly Policy[] }): AuditReport {
+export function auditSuite(council: Council, suite: Suite, options: { seed: number; ceilings: AuditCeilings }): AuditReport {
   const contexts = assertionContexts(council);
   const agents = council.agents.map((a) => a.id);
-  const rows = (options.policies ?? POLICIES).map((policy): AuditRow => {
+  const rows = POLICIES.map((policy): AuditRow => {
     const outcomes = suite.cases.map((c) => {
       const ctx = contexts.get(c.agent)!;
       const response = policy.reply({ case: c, agent: ctx.agent, council, random: seededRandom(`${options.seed}:${policy.name}:${c.id}`) });
