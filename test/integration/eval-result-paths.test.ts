@@ -61,13 +61,13 @@ describe('paths from Redis are never acted on (eval results)', () => {
       // What a holder of the worker password could write as the eval job's result.
       const hostile = { runId: 'eval-local-1', runDir: secrets, machine: 'mini', summary: summary('eval-local-1', 1) };
       await store.compareAndSet('exp-hostile', { stage: 'enqueueing' }, { stage: 'done', result: JSON.stringify(hostile) });
-      const done = await executor.wait('exp-hostile');
+      const done = await executor.wait('exp-hostile', {});
       expect(done.evalRunDir).toBe(join(state, 'evals', 'eval-local-1'));
       expect(done.eval?.overall).toBe(0.5);
 
       await store.create({ ...request, experimentId: 'exp-escape' }, { mode: 'proxy', modeReason: 'requested', model: 'tiny' });
       await store.compareAndSet('exp-escape', { stage: 'enqueueing' }, { stage: 'done', result: JSON.stringify({ runId: '../../home/.ssh', machine: 'mini' }) });
-      await expect(executor.wait('exp-escape')).rejects.toThrow(/runId/);
+      await expect(executor.wait('exp-escape', {})).rejects.toThrow(/runId/);
     } finally {
       await executor.close();
       redis.disconnect();
