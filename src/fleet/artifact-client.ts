@@ -4,8 +4,11 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Config } from '../config/load.js';
-import { BlobStore } from './blob-store.js';
-import { describeFolder, manifestBytes, parseManifest, sha256Of } from './bundle.js';
+import { BlobStore, HashMismatchError, TooLargeError } from './blob-store.js';
+import { describeFolder, MAX_MANIFEST_BYTES, manifestBytes, parseManifest, sha256Of } from './bundle.js';
+
+/** An error body is shown to a person; the rest of it is not read. */
+const MAX_ERROR_BODY_BYTES = 4_096;
 
 /**
  * Datasets and adapters by sha256, wherever the store is. On the store's own machine (no `fleet.artifacts.url`)
@@ -79,16 +82,35 @@ export class RemoteArtifacts implements ArtifactStore {
     return sha256;
   }
 
+  /**
+   * Verify first, bound every read: the manifest is read up to MAX_MANIFEST_BYTES and must hash to the bundle's
+   * name before anything it lists is fetched; each file's declared size must fit `maxBytes` (and all of them
+   * together too); each blob is read up to its declared size and must hash to its name.
+   */
   async resolveBundle(sha256: string): Promise<string> {
     const cached = this.cache.bundleFolder(sha256);
     if (cached) return cached;
     const response = await this.get(`bundles/${sha256}`);
-    const bytes = Buffer.from(await response.arrayBuffer());
+    const bytes = await readBounded(response, MAX_MANIFEST_BYTES, `the manifest of bundle ${sha256}`);
+    const actual = sha256Of(bytes);
+    if (actual !== sha256) throw new HashMismatchError(`the artifact store sent a manifest that hashes to ${actual}, not ${sha256}; nothing was downloaded`);
     const manifest = parseManifest(bytes);
+    const total = manifest.files.reduce((sum, f) => sum + f.size, 0);
+    const tooBig = manifest.files.find((f) => f.size > this.limits.maxBytes);
+    if (tooBig || total > this.limits.maxBytes) {
+      throw new TooLargeError(
+        `bundle ${sha256} declares ${tooBig ? `${tooBig.name} of ${tooBig.size} bytes` : `${total} bytes in all`}, over the limit of ${this.limits.maxBytes} (server.maxUploadBytes); nothing was downloaded`,
+      );
+    }
     for (const file of manifest.files) {
       if (this.cache.hasBlob(file.sha256)) continue;
       const blob = await this.get(`blobs/${file.sha256}`);
-      await this.cache.putBlobStream(file.sha256, Readable.fromWeb(blob.body! as never), this.limits.maxBytes);
+      const declared = Number(blob.headers.get('content-length') ?? NaN);
+      if (Number.isFinite(declared) && declared !== file.size) {
+        await blob.body?.cancel();
+        throw new Error(`the artifact store sent ${declared} bytes for ${file.name}, whose manifest says ${file.size}`);
+      }
+      await this.cache.putBlobStream(file.sha256, Readable.fromWeb(blob.body! as never), file.size, file.size);
     }
     await this.cache.putManifest(bytes, sha256);
     return this.cache.bundleFolder(sha256)!;
@@ -99,8 +121,14 @@ export class RemoteArtifacts implements ArtifactStore {
       headers: this.headers(),
       signal: AbortSignal.timeout(this.limits.timeoutMs),
     });
-    if (response.status === 404) throw new ArtifactNotFoundError(`${path} is not in the artifact store at ${this.base.href}`);
-    if (!response.ok) throw new Error(`artifact store answered ${response.status} for ${path}: ${await response.text()}`);
+    if (response.status === 404) {
+      await response.body?.cancel();
+      throw new ArtifactNotFoundError(`${path} is not in the artifact store at ${this.base.href}`);
+    }
+    if (!response.ok) {
+      const text = (await readBounded(response, MAX_ERROR_BODY_BYTES, 'an error body', { truncate: true })).toString('utf8');
+      throw new Error(`artifact store answered ${response.status} for ${path}: ${text}`);
+    }
     return response;
   }
 
@@ -127,7 +155,12 @@ export class RemoteArtifacts implements ArtifactStore {
         },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let kept = 0;
+          res.on('data', (c: Buffer) => {
+            // Only the start of a reply is shown; the rest is drained, never held.
+            if (kept < MAX_ERROR_BODY_BYTES) chunks.push(c.subarray(0, MAX_ERROR_BODY_BYTES - kept));
+            kept += c.length;
+          });
           res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8').slice(0, 500) }));
           res.on('error', reject);
         },
@@ -139,4 +172,35 @@ export class RemoteArtifacts implements ArtifactStore {
       else createReadStream(body.path).on('error', reject).pipe(req);
     });
   }
+}
+
+/**
+ * A response body up to `limit` bytes. Over it: an error (the rest is never read), or with `truncate` the first
+ * `limit` bytes. A declared content-length over the limit is refused before reading anything.
+ */
+async function readBounded(response: Response, limit: number, what: string, options: { truncate?: boolean } = {}): Promise<Buffer> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (!options.truncate && Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel();
+    throw new TooLargeError(`${what} is ${declared} bytes, over the ${limit} it may have`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  if (!response.body) return Buffer.alloc(0);
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.length > limit) {
+      await reader.cancel();
+      if (options.truncate) {
+        chunks.push(Buffer.from(value.subarray(0, limit - size)));
+        break;
+      }
+      throw new TooLargeError(`${what} exceeds the ${limit} bytes it may have`);
+    }
+    chunks.push(Buffer.from(value));
+    size += value.length;
+  }
+  return Buffer.concat(chunks);
 }

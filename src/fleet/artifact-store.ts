@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
 import { HashMismatchError, MissingBlobsError, TooLargeError, BlobStore } from './blob-store.js';
-import { SHA256 } from './bundle.js';
+import { MAX_MANIFEST_BYTES, SHA256 } from './bundle.js';
 
 export interface ArtifactStoreOptions {
   /** The store's folder, e.g. `<state>/artifacts`. */
@@ -72,7 +72,7 @@ export function createArtifactStoreRouter(options: ArtifactStoreOptions): Router
     createReadStream(path).pipe(res);
   });
 
-  router.put('/bundles/:sha256', express.raw({ type: () => true, limit: 1_048_576 }), async (req, res) => {
+  router.put('/bundles/:sha256', express.raw({ type: () => true, limit: MAX_MANIFEST_BYTES }), async (req, res) => {
     try {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       await store.putManifest(body, req.params.sha256 as string);
