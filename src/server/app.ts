@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { isLoopbackHost, requireToken } from './auth.js';
 import { mountBullBoard } from './bull-board.js';
+import { allowedHostNames, requireKnownHost } from './host-check.js';
 import { renderDashboard } from './dashboard/page.js';
 import { renderRecordsPage } from './dashboard/records-page.js';
 import { buildResultsView } from './dashboard/view-model.js';
@@ -21,6 +22,8 @@ export interface ServerDeps {
   version: string;
   /** The fleet's artifact store, mounted at /artifacts (it checks its own bearer token too). */
   artifacts?: Router;
+  /** Host header names answered besides loopback, IP literals and this machine's name (server.allowedHosts). */
+  allowedHosts?: readonly string[];
   clock?: () => Date;
 }
 
@@ -41,6 +44,7 @@ export function createServerApp(deps: ServerDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(requireKnownHost(allowedHostNames(deps.allowedHosts ?? [])));
   app.use((_req, res, next) => {
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import type { Config } from '../config/load.js';
 import { createArtifactStoreRouter } from '../fleet/artifact-store.js';
@@ -13,6 +14,8 @@ import { loadStatus } from './data.js';
 
 export interface RunningServer {
   url: string;
+  /** The listening node:http server (its timeouts are part of the contract). */
+  http: Server;
   close(): Promise<void>;
 }
 
@@ -65,13 +68,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         }
       },
       version: PROJECT_VERSION,
+      allowedHosts: config.server.allowedHosts,
       artifacts: createArtifactStoreRouter({ dir: localStoreDir(config), token, maxUploadBytes: config.server.maxUploadBytes, log }),
     });
   } catch (error) {
     await closeAll();
     throw error;
   }
-  const server = app.listen(options.port ?? config.server.port, host);
+  // Node's default requestTimeout (300 s for a whole request) cuts a 4 GiB upload over slow Wi-Fi, and the
+  // laptop's retry then trains again. No whole-request limit; a connection silent for idleTimeoutMs is closed,
+  // and headers must still arrive within 60 s (slow-loris).
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, app);
+  server.setTimeout(config.server.idleTimeoutMs);
+  server.listen(options.port ?? config.server.port, host);
   try {
     await once(server, 'listening');
   } catch (error) {
@@ -89,6 +98,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   log.info({ url, auth: token ? 'token' : 'none (loopback only)' }, 'server listening');
   return {
     url,
+    http: server,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -14,11 +16,24 @@ import { launchChromium } from './dashboard-browser.js';
 const TOKEN = 'a-long-server-token-for-tests-0123456789';
 const SHA = 'a'.repeat(64);
 
-function configFor(root: string, prefix: string, token: string | undefined): Config {
-  return parseConfig(`paths: { state: ${join(root, 'state')} }\nredis: { prefix: ${prefix}, embedded: false }\n`, {
+function configFor(root: string, prefix: string, token: string | undefined, server = ''): Config {
+  return parseConfig(`paths: { state: ${join(root, 'state')} }\nredis: { prefix: ${prefix}, embedded: false }\n${server}`, {
     file: null,
     baseDir: root,
     env: token ? { AUTORESEARCH_SERVER_TOKEN: token } : {},
+  });
+}
+
+/** One request with a chosen Host header (fetch does not let a caller set Host). */
+function withHost(base: string, path: string, host: string, headers: Record<string, string> = {}): Promise<number> {
+  const url = new URL(base.replace('0.0.0.0', '127.0.0.1'));
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: url.port, path, headers: { ...headers, host } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -125,5 +140,63 @@ describe('autoresearch serve: authentication, bull-board and the artifact store'
     const resume = await fetch(at(local, '/admin/queues/api/queues/eval/resume'), { method: 'PUT', headers: { authorization: basic(TOKEN) } });
     expect(resume.status).toBe(200);
     expect(await queue.isPaused()).toBe(false);
+  });
+
+  it('answers only for known Host names: a rebound DNS name gets 421, even on loopback and for the artifact store', async () => {
+    const port = new URL(local.url).port;
+    for (const path of ['/', '/api/results', '/api/health', `/artifacts/blobs/${SHA}`, '/queues/api/queues']) {
+      expect(await withHost(local.url, path, `attacker.example:${port}`), path).toBe(421);
+      expect(await withHost(exposed.url, path, 'attacker.example', { authorization: `Bearer ${TOKEN}` }), path).toBe(421);
+    }
+    expect(await withHost(local.url, '/api/results', `localhost:${port}`)).toBe(200);
+    expect(await withHost(local.url, '/api/results', `127.0.0.1:${port}`)).toBe(200);
+    expect(await withHost(local.url, '/api/results', `[::1]:${port}`)).toBe(200);
+    expect(await withHost(exposed.url, '/api/results', '192.168.1.20:8377', { authorization: `Bearer ${TOKEN}` })).toBe(200);
+
+    const named = await startServer({
+      config: configFor(root, prefix, TOKEN, 'server: { allowedHosts: [mini.home.arpa] }\n'),
+      redisUrl: inject('redisUrl'),
+      log: logger('test'),
+      host: '127.0.0.1',
+      port: 0,
+    });
+    try {
+      expect(await withHost(named.url, '/api/results', 'mini.home.arpa:8377')).toBe(200);
+      expect(await withHost(named.url, '/api/results', 'mini.home.arpa.attacker.example')).toBe(421);
+    } finally {
+      await named.close();
+    }
+  });
+
+  it('puts no time limit on a whole upload, only on silence: a stalled upload is cut and leaves nothing', async () => {
+    // Node's default requestTimeout (300 s) would cut a slow 4 GiB upload that is still moving.
+    expect(local.http.requestTimeout).toBe(0);
+    expect(local.http.headersTimeout).toBe(60_000);
+    expect(local.http.timeout).toBe(120_000);
+
+    const idle = await startServer({
+      config: configFor(root, prefix, TOKEN, 'server: { idleTimeoutMs: 1000 }\n'),
+      redisUrl: inject('redisUrl'),
+      log: logger('test'),
+      host: '127.0.0.1',
+      port: 0,
+    });
+    try {
+      const url = new URL(idle.url);
+      const socket = connect(Number(url.port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `PUT /artifacts/blobs/${SHA} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${TOKEN}\r\ncontent-length: 100000\r\n\r\n`,
+      );
+      socket.write(Buffer.alloc(1000, 1));
+      socket.resume();
+      // Then nothing more: the server must close the connection on its own.
+      await new Promise((resolve) => socket.once('close', resolve));
+      const tmp = join(root, 'state', 'artifacts', 'tmp');
+      for (let i = 0; i < 100 && existsSync(tmp) && readdirSync(tmp).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(existsSync(tmp) ? readdirSync(tmp) : []).toEqual([]);
+    } finally {
+      await idle.close();
+    }
   });
 });
