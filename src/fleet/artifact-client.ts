@@ -29,7 +29,7 @@ export class ArtifactNotFoundError extends Error {
 export function artifactStoreFor(config: Pick<Config, 'fleet' | 'paths' | 'secrets' | 'server'>): ArtifactStore {
   const url = config.fleet.artifacts.url;
   if (!url) return new LocalArtifacts(new BlobStore(localStoreDir(config)));
-  return new RemoteArtifacts(url, config.secrets.serverToken, new BlobStore(join(config.paths.state, 'artifact-cache')), {
+  return new RemoteArtifacts(url, config.secrets.artifactToken, new BlobStore(join(config.paths.state, 'artifact-cache')), {
     timeoutMs: config.fleet.artifacts.requestTimeoutMs,
     maxBytes: config.server.maxUploadBytes,
   });

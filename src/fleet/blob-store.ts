@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { copyFile, link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -109,6 +109,16 @@ export class BlobStore {
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /** Bytes on disk: every blob (a bundle's folder is hard links to them) plus uploads in progress in `tmp/`. */
+  async totalBytes(): Promise<number> {
+    let total = 0;
+    for (const sub of ['blobs', 'tmp']) {
+      const names = await readdir(join(this.dir, sub)).catch(() => [] as string[]);
+      for (const name of names) total += (await lstat(join(this.dir, sub, name)).catch(() => null))?.size ?? 0;
+    }
+    return total;
   }
 
   /** Records a bundle whose blobs are all present and builds its folder; returns the bundle's sha256. */

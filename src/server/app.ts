@@ -20,7 +20,10 @@ export interface ServerDeps {
   /** "ok" or why Redis is unreachable. */
   redisHealth: () => Promise<string>;
   version: string;
-  /** The fleet's artifact store, mounted at /artifacts (it checks its own bearer token too). */
+  /**
+   * The fleet's artifact store, mounted at /artifacts ahead of the server token: it checks its own token
+   * (AUTORESEARCH_ARTIFACT_TOKEN), which opens nothing else, and the server token does not open it.
+   */
   artifacts?: Router;
   /** Host header names answered besides loopback, IP literals and this machine's name (server.allowedHosts). */
   allowedHosts?: readonly string[];
@@ -57,6 +60,7 @@ export function createServerApp(deps: ServerDeps): Express {
     res.status(redis === 'ok' ? 200 : 503).json({ ok: redis === 'ok', redis, version: deps.version });
   });
 
+  if (deps.artifacts) app.use('/artifacts', deps.artifacts);
   if (!isLoopbackHost(deps.host)) app.use(requireToken(deps.token!));
 
   const resultsView = () => {
@@ -119,7 +123,6 @@ export function createServerApp(deps: ServerDeps): Express {
   );
 
   mountBullBoard(app, deps.queues, deps.token);
-  if (deps.artifacts) app.use('/artifacts', deps.artifacts);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

@@ -33,6 +33,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { config, log } = options;
   const host = options.host ?? config.server.host;
   const token = config.secrets.serverToken;
+  if (token && token === config.secrets.artifactToken) {
+    throw new Error('AUTORESEARCH_ARTIFACT_TOKEN must differ from AUTORESEARCH_SERVER_TOKEN: the laptop holds the artifact token, and it must not open the dashboard or the admin queue board');
+  }
   const redis = producerConnection(options.redisUrl);
   redis.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
   await new Promise<void>((resolve, reject) => {
@@ -69,7 +72,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       },
       version: PROJECT_VERSION,
       allowedHosts: config.server.allowedHosts,
-      artifacts: createArtifactStoreRouter({ dir: localStoreDir(config), token, maxUploadBytes: config.server.maxUploadBytes, log }),
+      artifacts: createArtifactStoreRouter({
+        dir: localStoreDir(config),
+        token: config.secrets.artifactToken,
+        maxUploadBytes: config.server.maxUploadBytes,
+        quotaBytes: config.server.storeQuotaBytes,
+        log,
+      }),
     });
   } catch (error) {
     await closeAll();

@@ -90,6 +90,30 @@ describe('artifact store', () => {
     }
   });
 
+  it('refuses uploads past the store quota with 507, declared or streamed, and still accepts what is already there', async () => {
+    const quota = await startArtifactServer({ dir: join(dir, 'quota'), token: TOKEN, maxUploadBytes: 1024 * 1024, quotaBytes: 10_000 });
+    try {
+      const put = (body: Buffer, declared = true) =>
+        send(quota.url, 'PUT', `/blobs/${createHash('sha256').update(body).digest('hex')}`, {
+          token: TOKEN,
+          body: declared ? body : Readable.from([body]),
+          ...(declared ? { length: body.length } : {}),
+        });
+      const first = randomBytes(6_000);
+      expect((await put(first)).status).toBe(201);
+      const second = await put(randomBytes(6_000));
+      expect(second.status).toBe(507);
+      expect(second.body).toContain('server.storeQuotaBytes');
+      expect((await put(randomBytes(6_000), false)).status).toBe(507);
+      expect((await put(first)).status).toBe(200);
+      expect((await put(randomBytes(3_000))).status).toBe(201);
+      expect(readdirSync(join(dir, 'quota', 'blobs'))).toHaveLength(2);
+      expect(readdirSync(join(dir, 'quota', 'tmp'))).toEqual([]);
+    } finally {
+      await quota.close();
+    }
+  });
+
   it('streams a 256 MB upload to disk without holding it in memory', async () => {
     const chunk = randomBytes(1024 * 1024);
     const hash = createHash('sha256');
