@@ -66,9 +66,10 @@ const ENV_FILE_TEMPLATE = `# Environment of the autoresearch agents, read with \
 # On the laptop: the line printed by \`autoresearch redis url --for mbp\` on the Mini, e.g.
 # REDIS_URL=redis://autoresearch-mbp:<password>@192.168.1.20:6379
 # and the artifact store's token (the same on both machines; it opens /artifacts only).
-# On the Mini: \`autoresearch redis url --for mini\`, both tokens, and the API key.
+# On the Mini: \`autoresearch redis url --for mini\`, both tokens, and the API key. The server token opens the
+# dashboard and the admin queue board: it stays on the Mini, never on the laptop.
 # AUTORESEARCH_ARTIFACT_TOKEN=
-# AUTORESEARCH_SERVER_TOKEN=    (Mini only: the dashboard and the admin queue board; never on the laptop)
+# AUTORESEARCH_SERVER_TOKEN=
 # ANTHROPIC_API_KEY=
 `;
 
