@@ -167,6 +167,7 @@ describe('Redis for two machines: the generated ACL on a real redis-server', () 
     await admin.connect();
     expect(await admin.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
     expect(await admin.config('GET', 'appendfsync')).toEqual(['appendfsync', 'everysec']);
+    expect(await admin.config('GET', 'maxmemory')).toEqual(['maxmemory', String(512 * 2 ** 20)]);
     expect(await admin.config('GET', 'protected-mode')).toEqual(['protected-mode', 'yes']);
     expect(await admin.call('ACL', 'WHOAMI')).toBe('admin');
   });
