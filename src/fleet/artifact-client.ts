@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { utimes } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { Readable } from 'node:stream';
 import type { Config } from '../config/load.js';
 import { BlobStore, HashMismatchError, TooLargeError } from './blob-store.js';
 import { describeFolder, MAX_MANIFEST_BYTES, manifestBytes, parseManifest, sha256Of } from './bundle.js';
+import { trimCache } from './retention.js';
 
 /** An error body is shown to a person; the rest of it is not read. */
 const MAX_ERROR_BODY_BYTES = 4_096;
@@ -32,6 +34,7 @@ export function artifactStoreFor(config: Pick<Config, 'fleet' | 'paths' | 'secre
   return new RemoteArtifacts(url, config.secrets.artifactToken, new BlobStore(join(config.paths.state, 'artifact-cache')), {
     timeoutMs: config.fleet.artifacts.requestTimeoutMs,
     maxBytes: config.server.maxUploadBytes,
+    cacheMaxBytes: config.fleet.artifacts.cacheMaxBytes,
   });
 }
 
@@ -61,7 +64,7 @@ export class RemoteArtifacts implements ArtifactStore {
     url: string,
     private readonly token: string | undefined,
     private readonly cache: BlobStore,
-    private readonly limits: { timeoutMs: number; maxBytes: number },
+    private readonly limits: { timeoutMs: number; maxBytes: number; /** @defaultValue no trimming */ cacheMaxBytes?: number },
   ) {
     this.base = new URL(url.endsWith('/') ? url : `${url}/`);
   }
@@ -79,6 +82,7 @@ export class RemoteArtifacts implements ArtifactStore {
     const put = await this.send('PUT', `bundles/${sha256}`, { bytes });
     if (put.status !== 201) throw new Error(`artifact store refused the manifest of ${dir}: ${put.status} ${put.text}`);
     await this.cache.putFolder(dir);
+    await this.trim(sha256);
     return sha256;
   }
 
@@ -89,7 +93,12 @@ export class RemoteArtifacts implements ArtifactStore {
    */
   async resolveBundle(sha256: string): Promise<string> {
     const cached = this.cache.bundleFolder(sha256);
-    if (cached) return cached;
+    if (cached) {
+      // Marks it used, for the cache's least-recently-used order.
+      const now = new Date();
+      await utimes(cached, now, now).catch(() => undefined);
+      return cached;
+    }
     const response = await this.get(`bundles/${sha256}`);
     const bytes = await readBounded(response, MAX_MANIFEST_BYTES, `the manifest of bundle ${sha256}`);
     const actual = sha256Of(bytes);
@@ -113,7 +122,17 @@ export class RemoteArtifacts implements ArtifactStore {
       await this.cache.putBlobStream(file.sha256, Readable.fromWeb(blob.body! as never), file.size, file.size);
     }
     await this.cache.putManifest(bytes, sha256);
+    await this.trim(sha256);
     return this.cache.bundleFolder(sha256)!;
+  }
+
+  /**
+   * Keeps the cache under `cacheMaxBytes`, never removing the bundle just used. A failure to delete is not the
+   * job's failure: the next trim tries again.
+   */
+  private async trim(inUse: string): Promise<void> {
+    if (this.limits.cacheMaxBytes === undefined) return;
+    await trimCache(this.cache, { maxBytes: this.limits.cacheMaxBytes, keep: new Set([inUse]) }).catch(() => undefined);
   }
 
   private async get(path: string): Promise<Response> {

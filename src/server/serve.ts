@@ -11,6 +11,7 @@ import { producerConnection } from '../redis/connections.js';
 import { QUEUES } from '../../queues/names.js';
 import { createServerApp } from './app.js';
 import { loadStatus } from './data.js';
+import { startRetention } from './retention.js';
 
 export interface RunningServer {
   url: string;
@@ -105,10 +106,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shown}:${address.port}`;
   log.info({ url, auth: token ? 'token' : 'none (loopback only)' }, 'server listening');
+  // The Mini holds the store, the eval runs and its own training runs; the server is the process always up there.
+  const stopRetention = startRetention(config, redis, log);
   return {
     url,
     http: server,
     async close() {
+      stopRetention();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeAll();
