@@ -64,8 +64,11 @@ export async function brewRunsRedis(run: CommandRunner): Promise<boolean> {
 
 const ENV_FILE_TEMPLATE = `# Environment of the autoresearch agents, read with \`node --env-file\`. Keep it private (chmod 600).
 # On the laptop: the line printed by \`autoresearch redis url --for mbp\` on the Mini, e.g.
-# REDIS_URL=redis://autoresearch:<password>@192.168.1.20:6379
-# On the Mini: \`autoresearch redis url --for mini\`, and the token the laptop and the browser use.
+# REDIS_URL=redis://autoresearch-mbp:<password>@192.168.1.20:6379
+# and the artifact store's token (the same on both machines; it opens /artifacts only).
+# On the Mini: \`autoresearch redis url --for mini\`, both tokens, and the API key. The server token opens the
+# dashboard and the admin queue board: it stays on the Mini, never on the laptop.
+# AUTORESEARCH_ARTIFACT_TOKEN=
 # AUTORESEARCH_SERVER_TOKEN=
 # ANTHROPIC_API_KEY=
 `;
@@ -85,7 +88,7 @@ export async function install(request: InstallRequest): Promise<Agent[]> {
   const envMissing = !existsSync(plan.envFile);
   if (request.dryRun) {
     for (const file of files) out(`# ${file.path}\n${file.content}\n`);
-    if (envMissing) out(`# would create ${plan.envFile} (mode 600) with commented REDIS_URL, AUTORESEARCH_SERVER_TOKEN and ANTHROPIC_API_KEY\n`);
+    if (envMissing) out(`# would create ${plan.envFile} (mode 600) with commented REDIS_URL, AUTORESEARCH_ARTIFACT_TOKEN, AUTORESEARCH_SERVER_TOKEN and ANTHROPIC_API_KEY\n`);
     out(`# then run:\n${manager.loadCommands(agents).map((argv) => `#   ${argv.join(' ')}`).join('\n')}\n`);
     return agents;
   }

@@ -81,12 +81,19 @@ export function parsePayload<Q extends QueueName>(queue: Q, data: unknown): JobP
   throw new InvalidPayloadError(`invalid ${queue} job payload: ${problems.join('; ')}`);
 }
 
-/** Results cross machines too; the executor parses them before believing them. */
-export const evalResultSchema = z.strictObject({
-  runId: z.string(),
-  /** The run's folder on the machine that evaluated. */
-  runDir: z.string(),
-  machine: z.string(),
-  summary: evalSummarySchema,
+/** An eval run's folder name under `<state>/evals/`: letters, digits, `.`, `_`, `-`, never a path. */
+export const evalRunIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/, { error: 'expected an eval run id such as eval-20261201T021500Z-ab12cd' });
+
+/**
+ * What an eval job returns: which run it wrote, and nothing to act on. No path (a path from Redis was copied as
+ * given, ~/.ssh included) and no scores (anyone who can write Redis could write those): the planner reads the
+ * summary from its own `<state>/evals/<runId>/`, since evaluations run on the planner's machine. Unknown keys
+ * are dropped rather than refused, so a result written by an older worker is still read.
+ */
+export const evalResultSchema = z.object({
+  runId: evalRunIdSchema,
+  machine: z.string().max(200),
 });
 export type EvalResult = z.infer<typeof evalResultSchema>;

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config/load.js';
+import { readLocalEvalRun } from '../src/eval/run-folder.js';
 import { artifactStoreFor, type ArtifactStore } from '../src/fleet/artifact-client.js';
 import { readPresence } from '../src/fleet/presence.js';
 import { logger, type Logger } from '../src/log.js';
@@ -90,6 +91,8 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
 
   const execution = async (record: ExperimentRecord): Promise<ExperimentExecution> => {
     const evalResult = record.result ? evalResultSchema.parse(JSON.parse(record.result)) : null;
+    // Redis names the run; its folder and scores are this machine's own (the Mini evaluates), never a path from Redis.
+    const evalRun = evalResult ? readLocalEvalRun(config.paths.state, evalResult.runId) : null;
     const adapterSha256 = record.adapterSha256 ?? null;
     return experimentExecutionSchema.parse({
       experimentId: record.request.experimentId,
@@ -99,8 +102,8 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
       training: record.training ?? null,
       adapterSha256,
       adapterPath: adapterSha256 ? await artifacts.resolveBundle(adapterSha256) : null,
-      eval: evalResult?.summary ?? null,
-      evalRunDir: evalResult?.runDir ?? null,
+      eval: evalRun?.summary ?? null,
+      evalRunDir: evalRun?.dir ?? null,
     }) as ExperimentExecution;
   };
 

@@ -56,6 +56,20 @@ end
 return 1
 `;
 
+/**
+ * Creation in one step: a record is either absent or whole (request, fields, stage, and its place in the pending
+ * set). Two steps (HSETNX, then the rest) left a record holding only `request` after a crash in between, which
+ * `read` rejects as malformed and `submit` never repairs, so the experiment could never be decided.
+ */
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 2, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+`;
+
 export class ExperimentStore {
   constructor(
     private readonly redis: Redis,
@@ -72,15 +86,10 @@ export class ExperimentStore {
 
   /** Creates the record unless it exists; true when this call created it (submit is idempotent). */
   async create(request: ExperimentRequest, fields: Record<string, string>): Promise<boolean> {
-    const key = this.key(request.experimentId);
-    const created = await this.redis.hsetnx(key, 'request', JSON.stringify(request));
-    if (created === 0) return false;
-    await this.redis
-      .multi()
-      .hset(key, { ...fields, stage: 'enqueueing', updatedAt: new Date().toISOString() })
-      .sadd(this.pendingKey, request.experimentId)
-      .exec();
-    return true;
+    const record = { ...fields, request: JSON.stringify(request), stage: 'enqueueing', updatedAt: new Date().toISOString() };
+    const args = [request.experimentId, ...Object.entries(record).flat()];
+    const created = await this.redis.eval(CREATE, 2, this.key(request.experimentId), this.pendingKey, ...args);
+    return created === 1;
   }
 
   async read(experimentId: string): Promise<ExperimentRecord | null> {

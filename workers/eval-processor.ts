@@ -53,7 +53,8 @@ export function createEvalProcessor(ctx: EvalProcessorContext) {
           });
           abort.throwIfAborted();
           log.info({ overall: run.summary.overall, runDir: run.dir }, 'evaluation finished');
-          return { runId: run.runId, runDir: run.dir, machine: ctx.config.fleet.machine, summary: run.summary };
+          // The run's id only: the planner, on this machine, reads the summary from <state>/evals/<runId>/ itself.
+          return { runId: run.runId, machine: ctx.config.fleet.machine };
         },
         abort,
       );

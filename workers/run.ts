@@ -8,6 +8,7 @@ import { GpuLease } from '../src/fleet/gpu-lease.js';
 import { IdleServer } from '../src/fleet/idle-server.js';
 import { msUntilClock } from '../src/fleet/morning.js';
 import { startHeartbeat } from '../src/fleet/presence.js';
+import { startSatelliteRetention } from '../src/fleet/retention.js';
 import type { Logger } from '../src/log.js';
 import { producerConnection, workerConnection } from '../src/redis/connections.js';
 import { ExperimentStore } from '../queues/experiment-state.js';
@@ -156,6 +157,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   };
   if (config.idleServer.enabled) scheduleMorning();
 
+  const stopRetention = config.fleet.artifacts.url
+    ? startSatelliteRetention({ stateDir: config.paths.state, ...config.fleet.retention }, (message) => log.warn(message))
+    : () => undefined;
+
   log.info({ machine: config.fleet.machine, role, consumes, stalledCheck: roleConfig.stalledCheck }, 'worker ready');
   options.onReady?.();
 
@@ -166,6 +171,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
 
   log.info('shutting down: handing running jobs back');
   if (morningTimer) clearTimeout(morningTimer);
+  stopRetention();
   for (const w of workers) w.cancelAllJobs('shutdown');
   const closed = Promise.all(workers.map((w) => w.close())).then(() => true);
   const timedOut = new Promise<false>((r) => setTimeout(() => r(false), config.fleet.shutdownTimeoutMs).unref());

@@ -14,10 +14,23 @@ export const lanSetupSchema = z.strictObject({
   lanAddress: z.string().nullable(),
   port: z.int().min(1).max(65_535),
   prefix: z.string().min(1),
-  worker: credentialSchema,
+  /** The Mini's processes. */
+  mini: credentialSchema,
+  /** The laptop's worker, and the laptop's `fleet.machine`. */
+  mbp: credentialSchema,
+  mbpMachine: z.string().min(1),
   admin: credentialSchema,
 });
 export type LanSetup = z.infer<typeof lanSetupSchema>;
+
+/** Before each machine had its own user, one `worker` user served both; its password becomes the Mini's. */
+const previousSetupSchema = z.object({
+  lanAddress: z.string().nullable(),
+  port: z.int().min(1).max(65_535),
+  prefix: z.string().min(1),
+  worker: credentialSchema,
+  admin: credentialSchema,
+});
 
 export interface LanFiles {
   dir: string;
@@ -48,6 +61,12 @@ export function readLanSetup(files: LanFiles): LanSetup | null {
     throw new Error(`${files.credentials} is not valid JSON (${(error as Error).message}); run \`autoresearch redis setup --rotate\``);
   }
   const parsed = lanSetupSchema.safeParse(raw);
+  const previous = parsed.success ? null : previousSetupSchema.safeParse(raw);
+  if (previous?.success) {
+    const { worker, ...rest } = previous.data;
+    // The laptop gets a user of its own: a new password, so the laptop needs the new `redis url --for mbp`.
+    return { ...rest, mini: worker, mbp: { username: 'autoresearch-mbp', password: newPassword() }, mbpMachine: 'mbp' };
+  }
   if (!parsed.success) {
     throw new Error(`${files.credentials} is malformed (${parsed.error.issues[0]?.message}); run \`autoresearch redis setup --rotate\``);
   }
@@ -61,7 +80,8 @@ export interface SetupOptions {
   port: number;
   /** New passwords even when some exist (the old ones stop working after `ACL LOAD` or a restart). */
   rotate: boolean;
-  workerUser?: string;
+  /** The laptop's `fleet.machine` (its presence keys carry it). @defaultValue the previous set-up's, else "mbp" */
+  mbpMachine?: string;
 }
 
 /** A password with 192 bits of entropy, URL-safe so it can sit in a redis:// URL unencoded. */
@@ -80,7 +100,9 @@ export function writeLanSetup(options: SetupOptions): { setup: LanSetup; files: 
     lanAddress: options.lanAddress,
     port: options.port,
     prefix: options.prefix,
-    worker: previous?.worker ?? { username: options.workerUser ?? 'autoresearch', password: newPassword() },
+    mini: previous?.mini ?? { username: 'autoresearch', password: newPassword() },
+    mbp: previous?.mbp ?? { username: 'autoresearch-mbp', password: newPassword() },
+    mbpMachine: options.mbpMachine ?? previous?.mbpMachine ?? 'mbp',
     admin: previous?.admin ?? { username: 'admin', password: newPassword() },
   };
   const conf = renderLanConf({
@@ -91,7 +113,7 @@ export function writeLanSetup(options: SetupOptions): { setup: LanSetup; files: 
     dataDir: files.dataDir,
     aclFile: files.acl,
   });
-  const acl = renderAclFile({ prefix: setup.prefix, worker: setup.worker, admin: setup.admin });
+  const acl = renderAclFile({ prefix: setup.prefix, mini: setup.mini, mbp: setup.mbp, mbpMachine: setup.mbpMachine, admin: setup.admin });
   mkdirSync(files.dataDir, { recursive: true, mode: 0o700 });
   writeFileAtomic(files.credentials, `${JSON.stringify(setup, null, 2)}\n`, { mode: 0o600 });
   writeFileAtomic(files.acl, acl, { mode: 0o600 });

@@ -75,7 +75,12 @@ export async function runDemo(options: DemoOptions, display: DemoDisplay): Promi
     budgetSeconds: options.budgetSeconds,
     redisPrefix: 'demo',
   });
-  const env = { ...process.env, AUTORESEARCH_SERVER_TOKEN: randomBytes(16).toString('hex') };
+  // Two tokens, as on two Macs: the laptop's worker needs only the artifact token.
+  const env = {
+    ...process.env,
+    AUTORESEARCH_SERVER_TOKEN: randomBytes(16).toString('hex'),
+    AUTORESEARCH_ARTIFACT_TOKEN: randomBytes(16).toString('hex'),
+  };
   const children: ChildProcess[] = [];
   const start = (name: string, args: string[]) => {
     const child = startCli(name, args, { env, logDir });

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
+import { Redis } from 'ioredis';
 import { simpleGit } from 'simple-git';
 import type { Config } from '../config/load.js';
 import { isLoopbackRedis, probeRedis } from '../redis/connections.js';
@@ -70,6 +71,81 @@ function sumOfGram(): number {
   return total;
 }
 
+/**
+ * Every Redis release line with the fixes for the Lua interpreter's known holes, by the first release that has
+ * them all. Any user with EVAL (BullMQ's workers need it) could otherwise use them:
+ *   CVE-2024-31449 (bit library stack overflow: 6.2.16, 7.2.6, 7.4.1),
+ *   CVE-2024-46981 (garbage-collector use-after-free: 6.2.17, 7.2.7, 7.4.2),
+ *   CVE-2025-49844, -46817, -46818, -46819 (parser use-after-free, unpack overflow, running as another user,
+ *   out-of-bounds read: 6.2.20, 7.2.11, 7.4.6, 8.0.4, 8.2.2, all released 2025-10-03).
+ * Lines not listed (7.0, 6.0 and older) are end of life and never got the 2025 fixes; lines after 8.2 have them.
+ */
+export const LUA_FIXED_RELEASES: Record<string, readonly [number, number, number]> = {
+  '6.2': [6, 2, 20],
+  '7.2': [7, 2, 11],
+  '7.4': [7, 4, 6],
+  '8.0': [8, 0, 4],
+  '8.2': [8, 2, 2],
+};
+
+export function checkRedisLua(version: string): CheckResult {
+  const check = 'Redis Lua fixes';
+  const parts = version.split('.').map((p) => Number.parseInt(p, 10));
+  const [major = NaN, minor = NaN] = parts;
+  if (!Number.isFinite(major) || !Number.isFinite(minor)) return { check, ok: false, detail: `cannot read the version "${version}"`, fix: 'upgrade Redis' };
+  const fixed = LUA_FIXED_RELEASES[`${major}.${minor}`];
+  const newerLine = major > 8 || (major === 8 && minor > 2);
+  if (newerLine || (fixed && compareVersions(version, fixed) >= 0)) {
+    return { check, ok: true, detail: `${version} has the fixes for CVE-2024-31449, CVE-2024-46981 and CVE-2025-49844/46817/46818/46819` };
+  }
+  return {
+    check,
+    ok: false,
+    detail: fixed
+      ? `${version} lacks Lua fixes every EVAL user could exploit (CVE-2025-49844 and others); ${fixed.join('.')} has them`
+      : `${version} is a release line that never got the 2025 Lua fixes (CVE-2025-49844 and others)`,
+    fix: 'upgrade Redis (brew upgrade redis) to 7.2.11, 7.4.6, 8.0.4, 8.2.2 or newer in its line, then restart it',
+  };
+}
+
+/** The memory rows of INFO: a limit must be set, the policy must be noeviction, and use should be under 80%. */
+export function checkRedisMemory(info: string): CheckResult {
+  const check = 'Redis memory';
+  const field = (name: string) => new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1];
+  const max = Number(field('maxmemory') ?? NaN);
+  const used = Number(field('used_memory') ?? NaN);
+  const policy = field('maxmemory_policy') ?? 'unknown';
+  const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+  if (policy !== 'noeviction') {
+    return { check, ok: false, detail: `maxmemory-policy is ${policy}: Redis would evict BullMQ's locks and jobs`, fix: 'start Redis with the project\'s redis.conf (maxmemory-policy noeviction)' };
+  }
+  if (!Number.isFinite(max) || max <= 0) {
+    return { check, ok: false, detail: 'no maxmemory: Redis grows until the machine swaps', fix: 'start Redis with the project\'s redis.conf (maxmemory 512mb), or CONFIG SET maxmemory as the admin user' };
+  }
+  const share = used / max;
+  if (!(share < 0.8)) {
+    return {
+      check,
+      ok: false,
+      detail: `${mb(used)} of ${mb(max)} used (${Math.round(share * 100)}%): at the limit every write fails`,
+      fix: 'look for old completed or failed jobs in /queues and clean them at /admin/queues, or raise maxmemory',
+    };
+  }
+  return { check, ok: true, detail: `${mb(used)} of ${mb(max)} (${Math.round(share * 100)}%), noeviction` };
+}
+
+/** INFO server and memory, on a throwaway connection. */
+async function redisInfo(url: string): Promise<string> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2_000, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return `${await client.info('server')}\n${await client.info('memory')}`;
+  } finally {
+    client.disconnect();
+  }
+}
+
 export async function checkRedis(config: Config): Promise<CheckResult[]> {
   const binary = await execa('redis-server', ['--version'], { reject: false });
   const version = /v=(\d+)\.(\d+)\.(\d+)/.exec(String(binary.stdout));
@@ -89,11 +165,21 @@ export async function checkRedis(config: Config): Promise<CheckResult[]> {
   const shown = redact(config.redis.url);
   if (probe.ok) {
     rows.push({ check: 'Redis', ok: true, detail: `${shown} answers (Redis ${probe.version})` });
-  } else if (config.redis.embedded && !config.redisFromEnv && isLoopbackRedis(config.redis.url)) {
+    rows.push(checkRedisLua(probe.version));
+    try {
+      rows.push(checkRedisMemory(await redisInfo(config.redis.url)));
+    } catch (error) {
+      rows.push({ check: 'Redis memory', ok: false, detail: (error as Error).message, fix: 'the Redis user needs INFO (ops/redis/acl.ts grants it)' });
+    }
+    return rows;
+  }
+  if (config.redis.embedded && !config.redisFromEnv && isLoopbackRedis(config.redis.url)) {
     rows.push({ check: 'Redis', ok: binaryOk, detail: `${shown} not running; commands start an embedded redis-server there` });
   } else {
     rows.push({ check: 'Redis', ok: false, detail: `${shown}: ${probe.reason}`, fix: 'start Redis on the coordinator or fix redis.url / REDIS_URL' });
   }
+  // Not running: the binary here is what would start.
+  if (version) rows.push(checkRedisLua(`${version[1]}.${version[2]}.${version[3]}`));
   return rows;
 }
 
@@ -111,7 +197,7 @@ export async function checkGit(config: Config): Promise<CheckResult> {
   };
 }
 
-function compareVersions(version: string, min: readonly number[]): number {
+export function compareVersions(version: string, min: readonly number[]): number {
   const parts = version.split('.').map((p) => Number.parseInt(p, 10));
   for (let i = 0; i < min.length; i++) {
     const d = (parts[i] ?? 0) - (min[i] ?? 0);

@@ -1,11 +1,16 @@
 import { createReadStream } from 'node:fs';
+import { utimes } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Config } from '../config/load.js';
-import { BlobStore } from './blob-store.js';
-import { describeFolder, manifestBytes, parseManifest, sha256Of } from './bundle.js';
+import { BlobStore, HashMismatchError, TooLargeError } from './blob-store.js';
+import { describeFolder, MAX_MANIFEST_BYTES, manifestBytes, parseManifest, sha256Of } from './bundle.js';
+import { trimCache } from './retention.js';
+
+/** An error body is shown to a person; the rest of it is not read. */
+const MAX_ERROR_BODY_BYTES = 4_096;
 
 /**
  * Datasets and adapters by sha256, wherever the store is. On the store's own machine (no `fleet.artifacts.url`)
@@ -26,9 +31,10 @@ export class ArtifactNotFoundError extends Error {
 export function artifactStoreFor(config: Pick<Config, 'fleet' | 'paths' | 'secrets' | 'server'>): ArtifactStore {
   const url = config.fleet.artifacts.url;
   if (!url) return new LocalArtifacts(new BlobStore(localStoreDir(config)));
-  return new RemoteArtifacts(url, config.secrets.serverToken, new BlobStore(join(config.paths.state, 'artifact-cache')), {
+  return new RemoteArtifacts(url, config.secrets.artifactToken, new BlobStore(join(config.paths.state, 'artifact-cache')), {
     timeoutMs: config.fleet.artifacts.requestTimeoutMs,
     maxBytes: config.server.maxUploadBytes,
+    cacheMaxBytes: config.fleet.artifacts.cacheMaxBytes,
   });
 }
 
@@ -58,7 +64,7 @@ export class RemoteArtifacts implements ArtifactStore {
     url: string,
     private readonly token: string | undefined,
     private readonly cache: BlobStore,
-    private readonly limits: { timeoutMs: number; maxBytes: number },
+    private readonly limits: { timeoutMs: number; maxBytes: number; /** @defaultValue no trimming */ cacheMaxBytes?: number },
   ) {
     this.base = new URL(url.endsWith('/') ? url : `${url}/`);
   }
@@ -76,22 +82,57 @@ export class RemoteArtifacts implements ArtifactStore {
     const put = await this.send('PUT', `bundles/${sha256}`, { bytes });
     if (put.status !== 201) throw new Error(`artifact store refused the manifest of ${dir}: ${put.status} ${put.text}`);
     await this.cache.putFolder(dir);
+    await this.trim(sha256);
     return sha256;
   }
 
+  /**
+   * Verify first, bound every read: the manifest is read up to MAX_MANIFEST_BYTES and must hash to the bundle's
+   * name before anything it lists is fetched; each file's declared size must fit `maxBytes` (and all of them
+   * together too); each blob is read up to its declared size and must hash to its name.
+   */
   async resolveBundle(sha256: string): Promise<string> {
     const cached = this.cache.bundleFolder(sha256);
-    if (cached) return cached;
+    if (cached) {
+      // Marks it used, for the cache's least-recently-used order.
+      const now = new Date();
+      await utimes(cached, now, now).catch(() => undefined);
+      return cached;
+    }
     const response = await this.get(`bundles/${sha256}`);
-    const bytes = Buffer.from(await response.arrayBuffer());
+    const bytes = await readBounded(response, MAX_MANIFEST_BYTES, `the manifest of bundle ${sha256}`);
+    const actual = sha256Of(bytes);
+    if (actual !== sha256) throw new HashMismatchError(`the artifact store sent a manifest that hashes to ${actual}, not ${sha256}; nothing was downloaded`);
     const manifest = parseManifest(bytes);
+    const total = manifest.files.reduce((sum, f) => sum + f.size, 0);
+    const tooBig = manifest.files.find((f) => f.size > this.limits.maxBytes);
+    if (tooBig || total > this.limits.maxBytes) {
+      throw new TooLargeError(
+        `bundle ${sha256} declares ${tooBig ? `${tooBig.name} of ${tooBig.size} bytes` : `${total} bytes in all`}, over the limit of ${this.limits.maxBytes} (server.maxUploadBytes); nothing was downloaded`,
+      );
+    }
     for (const file of manifest.files) {
       if (this.cache.hasBlob(file.sha256)) continue;
       const blob = await this.get(`blobs/${file.sha256}`);
-      await this.cache.putBlobStream(file.sha256, Readable.fromWeb(blob.body! as never), this.limits.maxBytes);
+      const declared = Number(blob.headers.get('content-length') ?? NaN);
+      if (Number.isFinite(declared) && declared !== file.size) {
+        await blob.body?.cancel();
+        throw new Error(`the artifact store sent ${declared} bytes for ${file.name}, whose manifest says ${file.size}`);
+      }
+      await this.cache.putBlobStream(file.sha256, Readable.fromWeb(blob.body! as never), file.size, file.size);
     }
     await this.cache.putManifest(bytes, sha256);
+    await this.trim(sha256);
     return this.cache.bundleFolder(sha256)!;
+  }
+
+  /**
+   * Keeps the cache under `cacheMaxBytes`, never removing the bundle just used. A failure to delete is not the
+   * job's failure: the next trim tries again.
+   */
+  private async trim(inUse: string): Promise<void> {
+    if (this.limits.cacheMaxBytes === undefined) return;
+    await trimCache(this.cache, { maxBytes: this.limits.cacheMaxBytes, keep: new Set([inUse]) }).catch(() => undefined);
   }
 
   private async get(path: string): Promise<Response> {
@@ -99,8 +140,14 @@ export class RemoteArtifacts implements ArtifactStore {
       headers: this.headers(),
       signal: AbortSignal.timeout(this.limits.timeoutMs),
     });
-    if (response.status === 404) throw new ArtifactNotFoundError(`${path} is not in the artifact store at ${this.base.href}`);
-    if (!response.ok) throw new Error(`artifact store answered ${response.status} for ${path}: ${await response.text()}`);
+    if (response.status === 404) {
+      await response.body?.cancel();
+      throw new ArtifactNotFoundError(`${path} is not in the artifact store at ${this.base.href}`);
+    }
+    if (!response.ok) {
+      const text = (await readBounded(response, MAX_ERROR_BODY_BYTES, 'an error body', { truncate: true })).toString('utf8');
+      throw new Error(`artifact store answered ${response.status} for ${path}: ${text}`);
+    }
     return response;
   }
 
@@ -127,7 +174,12 @@ export class RemoteArtifacts implements ArtifactStore {
         },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let kept = 0;
+          res.on('data', (c: Buffer) => {
+            // Only the start of a reply is shown; the rest is drained, never held.
+            if (kept < MAX_ERROR_BODY_BYTES) chunks.push(c.subarray(0, MAX_ERROR_BODY_BYTES - kept));
+            kept += c.length;
+          });
           res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8').slice(0, 500) }));
           res.on('error', reject);
         },
@@ -139,4 +191,35 @@ export class RemoteArtifacts implements ArtifactStore {
       else createReadStream(body.path).on('error', reject).pipe(req);
     });
   }
+}
+
+/**
+ * A response body up to `limit` bytes. Over it: an error (the rest is never read), or with `truncate` the first
+ * `limit` bytes. A declared content-length over the limit is refused before reading anything.
+ */
+async function readBounded(response: Response, limit: number, what: string, options: { truncate?: boolean } = {}): Promise<Buffer> {
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (!options.truncate && Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel();
+    throw new TooLargeError(`${what} is ${declared} bytes, over the ${limit} it may have`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  if (!response.body) return Buffer.alloc(0);
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.length > limit) {
+      await reader.cancel();
+      if (options.truncate) {
+        chunks.push(Buffer.from(value.subarray(0, limit - size)));
+        break;
+      }
+      throw new TooLargeError(`${what} exceeds the ${limit} bytes it may have`);
+    }
+    chunks.push(Buffer.from(value));
+    size += value.length;
+  }
+  return Buffer.concat(chunks);
 }

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
 import { HashMismatchError, MissingBlobsError, TooLargeError, BlobStore } from './blob-store.js';
-import { SHA256 } from './bundle.js';
+import { MAX_MANIFEST_BYTES, SHA256 } from './bundle.js';
 
 export interface ArtifactStoreOptions {
   /** The store's folder, e.g. `<state>/artifacts`. */
@@ -12,6 +12,11 @@ export interface ArtifactStoreOptions {
   /** Bearer token every request must carry; without one, only loopback clients are served. */
   token: string | undefined;
   maxUploadBytes: number;
+  /**
+   * The store's total size (server.storeQuotaBytes). An upload that would pass it is refused with 507, so any
+   * token holder can fill at most this much of the Mini's disk; retention frees space as experiments are decided.
+   */
+  quotaBytes?: number;
   log: Logger;
 }
 
@@ -22,7 +27,8 @@ export interface ArtifactStoreOptions {
  *   PUT  /bundles/:sha256   a bundle manifest (JSON) whose blobs are all present
  *   GET  /bundles/:sha256   the manifest
  * Refusals: 401 wrong or missing token, 400 a name that is not a sha256 (this is also what any traversal
- * attempt gets), 413 too large, 422 content that does not hash to its name, 409 a manifest with missing blobs.
+ * attempt gets), 413 too large, 422 content that does not hash to its name, 409 a manifest with missing blobs,
+ * 507 the store's quota is used up.
  */
 export function createArtifactStoreRouter(options: ArtifactStoreOptions): Router {
   const store = new BlobStore(options.dir);
@@ -43,11 +49,25 @@ export function createArtifactStoreRouter(options: ArtifactStoreOptions): Router
       refuseUpload(req, res, 413, `upload of ${declared} bytes exceeds the limit of ${options.maxUploadBytes} (server.maxUploadBytes)`);
       return;
     }
+    if (store.hasBlob(sha256)) {
+      req.resume();
+      res.status(200).json({ sha256, outcome: 'exists' });
+      return;
+    }
+    const room = options.quotaBytes === undefined ? Infinity : options.quotaBytes - (await store.totalBytes());
+    const quotaMessage = (needed: string) =>
+      `the artifact store is full: ${needed} would pass its quota of ${options.quotaBytes} bytes (server.storeQuotaBytes); retention frees space as experiments are decided`;
+    if ((Number.isFinite(declared) && declared > room) || room <= 0) {
+      refuseUpload(req, res, 507, quotaMessage(Number.isFinite(declared) ? `${declared} more bytes` : 'another upload'));
+      return;
+    }
+    const limit = Math.min(options.maxUploadBytes, room);
     try {
-      const outcome = await store.putBlobStream(sha256, req, options.maxUploadBytes);
+      const outcome = await store.putBlobStream(sha256, req, limit);
       res.status(outcome === 'stored' ? 201 : 200).json({ sha256, outcome });
     } catch (error) {
-      if (error instanceof TooLargeError) refuseUpload(req, res, 413, error.message);
+      if (error instanceof TooLargeError && limit < options.maxUploadBytes) refuseUpload(req, res, 507, quotaMessage('this upload'));
+      else if (error instanceof TooLargeError) refuseUpload(req, res, 413, error.message);
       else if (error instanceof HashMismatchError) res.status(422).json({ error: error.message });
       else {
         options.log.error({ err: error, sha256 }, 'artifact upload failed');
@@ -72,7 +92,7 @@ export function createArtifactStoreRouter(options: ArtifactStoreOptions): Router
     createReadStream(path).pipe(res);
   });
 
-  router.put('/bundles/:sha256', express.raw({ type: () => true, limit: 1_048_576 }), async (req, res) => {
+  router.put('/bundles/:sha256', express.raw({ type: () => true, limit: MAX_MANIFEST_BYTES }), async (req, res) => {
     try {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       await store.putManifest(body, req.params.sha256 as string);
@@ -120,7 +140,7 @@ function authenticate(token: string | undefined) {
     if (expected === null) {
       const address = req.socket.remoteAddress ?? '';
       if (address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1') return next();
-      res.status(401).json({ error: 'set AUTORESEARCH_SERVER_TOKEN on the store and its clients to serve other machines' });
+      res.status(401).json({ error: 'set AUTORESEARCH_ARTIFACT_TOKEN on the store and its clients to serve other machines' });
       return;
     }
     const header = req.headers.authorization ?? '';
@@ -129,7 +149,7 @@ function authenticate(token: string | undefined) {
     if (!timingSafeEqual(digest(presented), expected)) {
       res.setHeader('www-authenticate', 'Bearer');
       res.setHeader('connection', 'close');
-      res.status(401).json({ error: 'missing or wrong bearer token (AUTORESEARCH_SERVER_TOKEN)' });
+      res.status(401).json({ error: 'missing or wrong bearer token (AUTORESEARCH_ARTIFACT_TOKEN)' });
       return;
     }
     next();

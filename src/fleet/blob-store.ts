@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { copyFile, link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../fs/atomic.js';
-import { describeFolder, manifestBytes, parseManifest, SHA256, sha256Of, type Manifest } from './bundle.js';
+import { describeFolder, hashFile, manifestBytes, parseManifest, SHA256, sha256Of, type Manifest } from './bundle.js';
 
 export class TooLargeError extends Error {
   override readonly name = 'TooLargeError';
@@ -53,8 +53,11 @@ export class BlobStore {
     return parseManifest(await readFile(this.blobPath(sha256)));
   }
 
-  /** Streams `source` into a temp file, hashing and counting; renames it into place only if the hash matches. */
-  async putBlobStream(sha256: string, source: Readable, maxBytes: number): Promise<'stored' | 'exists'> {
+  /**
+   * Streams `source` into a temp file, hashing and counting; renames it into place only if the hash matches
+   * (and the size, when `exactSize` is given: a manifest's declared size).
+   */
+  async putBlobStream(sha256: string, source: Readable, maxBytes: number, exactSize?: number): Promise<'stored' | 'exists'> {
     const target = this.blobPath(sha256);
     if (existsSync(target)) {
       source.resume();
@@ -78,6 +81,7 @@ export class BlobStore {
       );
       const actual = hash.digest('hex');
       if (actual !== sha256) throw new HashMismatchError(`content hashes to ${actual}, not ${sha256}`);
+      if (exactSize !== undefined && size !== exactSize) throw new HashMismatchError(`content is ${size} bytes, not the ${exactSize} declared`);
       await fsyncFile(tmp);
       await rename(tmp, target);
       return 'stored';
@@ -86,7 +90,10 @@ export class BlobStore {
     }
   }
 
-  /** Adds a local file by hard link (same file system: no copy), else by copy; returns its sha256. */
+  /**
+   * Adds a local file by hard link (same file system: no copy), else by copy. What was linked is hashed again
+   * before it is named: the file may have changed since its hash was taken, and a blob's name is its promise.
+   */
   async adoptFile(path: string, sha256: string): Promise<void> {
     const target = this.blobPath(sha256);
     if (existsSync(target)) return;
@@ -96,10 +103,22 @@ export class BlobStore {
         if (error.code !== 'EXDEV' && error.code !== 'EPERM') throw error;
         await copyFile(path, tmp);
       });
+      const actual = (await hashFile(tmp)).sha256;
+      if (actual !== sha256) throw new HashMismatchError(`${path} hashes to ${actual}, not ${sha256} (it changed since it was hashed?); not stored`);
       await rename(tmp, target);
     } finally {
       await rm(tmp, { force: true });
     }
+  }
+
+  /** Bytes on disk: every blob (a bundle's folder is hard links to them) plus uploads in progress in `tmp/`. */
+  async totalBytes(): Promise<number> {
+    let total = 0;
+    for (const sub of ['blobs', 'tmp']) {
+      const names = await readdir(join(this.dir, sub)).catch(() => [] as string[]);
+      for (const name of names) total += (await lstat(join(this.dir, sub, name)).catch(() => null))?.size ?? 0;
+    }
+    return total;
   }
 
   /** Records a bundle whose blobs are all present and builds its folder; returns the bundle's sha256. */

@@ -12,6 +12,8 @@ import { z } from 'zod';
  */
 export const SHA256 = /^[0-9a-f]{64}$/;
 export const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** 1,000 files of about 220 bytes each fit in about 220 KB; the store and its clients read no more than this. */
+export const MAX_MANIFEST_BYTES = 1_048_576;
 
 export const manifestSchema = z.strictObject({
   bundle: z.literal(1),

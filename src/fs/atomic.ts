@@ -16,11 +16,14 @@ export function writeFileAtomic(
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(temp, 'wx', options.mode ?? 0o644);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     fsyncSync(fd);
-  } finally {
+  } catch (error) {
     closeSync(fd);
+    rmSync(temp, { force: true });
+    throw error;
   }
+  closeSync(fd);
   try {
     if (options.exclusive) {
       try {
@@ -37,6 +40,20 @@ export function writeFileAtomic(
     throw error;
   }
   fsyncDirectory(dir);
+}
+
+/**
+ * Writes every byte or throws. `writeSync` may write fewer bytes than asked (a disk that fills up mid-write, a
+ * file-size limit) and reports it only in its return value; the next call then fails with the real reason
+ * (ENOSPC, EFBIG), which is the error the caller sees.
+ */
+export function writeAll(fd: number, data: Uint8Array): void {
+  let offset = 0;
+  while (offset < data.length) {
+    const written = writeSync(fd, data, offset, data.length - offset);
+    if (written <= 0) throw new Error(`write made no progress after ${offset} of ${data.length} bytes`);
+    offset += written;
+  }
 }
 
 export function fsyncDirectory(dir: string): void {

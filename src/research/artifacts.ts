@@ -1,7 +1,8 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fsyncDirectory, writeFileAtomic } from '../fs/atomic.js';
+import { copyTreeNoFollow, type CopyTreeReport } from '../fs/copy-tree.js';
 import type { ExperimentExecution } from './executor.js';
 import type { ResultRow } from './results-format.js';
 
@@ -17,14 +18,34 @@ export interface ArtifactPaths {
   stableAdapter: string;
 }
 
-/** Copies a folder to `target` through a temporary sibling; an existing `target` is left as it is. */
-function copyDirInto(source: string, target: string): void {
-  if (existsSync(target)) return;
+/**
+ * What one archived folder may hold: an eval run is a few MB of records, an adapter a few hundred MB (a 27B
+ * model's LoRA at rank 64 is about 0.5 GB). Anything beyond is left out and listed, never a reason to throw.
+ */
+export const ARCHIVE_LIMITS = { maxBytes: 4 * 2 ** 30, maxDepth: 4 };
+
+/**
+ * Copies a folder to `target` through a temporary sibling, never following a link (see copyTreeNoFollow); an
+ * existing `target` is left as it is. Returns what was left out, or null when nothing was copied this time.
+ */
+function copyDirInto(source: string, target: string): CopyTreeReport | null {
+  if (existsSync(target)) return null;
   mkdirSync(dirname(target), { recursive: true });
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
-  cpSync(source, temp, { recursive: true, dereference: true });
-  renameSync(temp, target);
-  fsyncDirectory(dirname(target));
+  try {
+    const report = copyTreeNoFollow(source, temp, ARCHIVE_LIMITS);
+    renameSync(temp, target);
+    fsyncDirectory(dirname(target));
+    return report;
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** A real folder (not a link to one): the only kind of eval run or adapter folder that is archived. */
+function isRealFolder(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
 }
 
 export interface ArchivedArtifacts {
@@ -39,13 +60,16 @@ export function archiveExperiment(paths: ArtifactPaths, execution: ExperimentExe
   rmStaleTemps(paths.logs);
   writeFileAtomic(join(logDir, 'execution.json'), `${JSON.stringify(execution, null, 2)}\n`);
   if (execution.training) writeFileAtomic(join(logDir, 'training.json'), `${JSON.stringify(execution.training, null, 2)}\n`);
-  if (execution.evalRunDir && existsSync(execution.evalRunDir)) copyDirInto(execution.evalRunDir, join(logDir, 'eval'));
+  const skipped: Array<{ folder: string; path: string; reason: string }> = [];
+  const note = (folder: string, report: CopyTreeReport | null) => report?.skipped.forEach((s) => skipped.push({ folder, ...s }));
+  if (execution.evalRunDir && isRealFolder(execution.evalRunDir)) note('eval', copyDirInto(execution.evalRunDir, join(logDir, 'eval')));
   let adapterDir: string | null = null;
-  if (execution.adapterPath && existsSync(execution.adapterPath)) {
+  if (execution.adapterPath && isRealFolder(execution.adapterPath)) {
     adapterDir = join(paths.adaptersExperimental, id);
     rmStaleTemps(paths.adaptersExperimental);
-    copyDirInto(execution.adapterPath, adapterDir);
+    note('adapter', copyDirInto(execution.adapterPath, adapterDir));
   }
+  if (skipped.length > 0) writeFileAtomic(join(logDir, 'archive-skipped.json'), `${JSON.stringify(skipped, null, 2)}\n`);
   return { adapterDir, logDir };
 }
 
@@ -66,7 +90,7 @@ export function promoteAdapter(paths: Pick<ArtifactPaths, 'stableAdapter'>, adap
   const incoming = join(parent, `.${basename(stable)}.incoming-${tag}`);
   const outgoing = join(parent, `.${basename(stable)}.outgoing-${tag}`);
   mkdirSync(parent, { recursive: true });
-  cpSync(adapterDir, incoming, { recursive: true, dereference: true });
+  copyTreeNoFollow(adapterDir, incoming, ARCHIVE_LIMITS);
   writeFileAtomic(join(incoming, 'PROMOTED.json'), `${JSON.stringify({ experimentId, promotedAt: new Date().toISOString() })}\n`);
   const hadOld = existsSync(stable);
   if (hadOld) renameSync(stable, outgoing);

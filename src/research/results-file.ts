@@ -1,12 +1,12 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fsyncDirectory, writeFileAtomic } from '../fs/atomic.js';
+import { fsyncDirectory, writeAll, writeFileAtomic } from '../fs/atomic.js';
 import { formatRow, header, legacyHeader, parseResults, type ParsedResults, type ResultRow } from './results-format.js';
 
 /**
  * results.tsv on disk. Append-only: a row is one `write` of the whole line on an O_APPEND descriptor, then
  * fsync, so a crash leaves either the whole row or none of it (and a torn last line is isolated by a newline,
- * reported by the reader, never repaired). The one rewrite is the header upgrade of a round-1 file, done
+ * reported by the reader, never repaired). A write the disk cuts short is truncated away and reported as an error. The one rewrite is the header upgrade of a round-1 file, done
  * atomically (temporary file, fsync, rename) before the first new row is appended.
  */
 export class ResultsFileError extends Error {
@@ -45,8 +45,14 @@ export function appendResult(path: string, row: ResultRow, agents: readonly stri
       }
       if (!endsWithNewline(fd, size)) prefix = '\n';
     }
-    writeSync(fd, `${prefix}${formatRow(row, agents)}\n`);
-    fsyncSync(fd);
+    try {
+      writeAll(fd, Buffer.from(`${prefix}${formatRow(row, agents)}\n`, 'utf8'));
+      fsyncSync(fd);
+    } catch (error) {
+      // A disk that filled up mid-row: cut the torn row off, so the file holds whole rows only, and say so.
+      ftruncateSync(fd, size);
+      throw new ResultsFileError(`${path}: the row of ${row.experimentId} could not be written (${(error as Error).message}); nothing was appended`);
+    }
   } finally {
     closeSync(fd);
   }

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { isLoopbackHost, requireToken } from './auth.js';
 import { mountBullBoard } from './bull-board.js';
+import { allowedHostNames, requireKnownHost } from './host-check.js';
 import { renderDashboard } from './dashboard/page.js';
 import { renderRecordsPage } from './dashboard/records-page.js';
 import { buildResultsView } from './dashboard/view-model.js';
@@ -19,8 +20,13 @@ export interface ServerDeps {
   /** "ok" or why Redis is unreachable. */
   redisHealth: () => Promise<string>;
   version: string;
-  /** The fleet's artifact store, mounted at /artifacts (it checks its own bearer token too). */
+  /**
+   * The fleet's artifact store, mounted at /artifacts ahead of the server token: it checks its own token
+   * (AUTORESEARCH_ARTIFACT_TOKEN), which opens nothing else, and the server token does not open it.
+   */
   artifacts?: Router;
+  /** Host header names answered besides loopback, IP literals and this machine's name (server.allowedHosts). */
+  allowedHosts?: readonly string[];
   clock?: () => Date;
 }
 
@@ -41,6 +47,7 @@ export function createServerApp(deps: ServerDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(requireKnownHost(allowedHostNames(deps.allowedHosts ?? [])));
   app.use((_req, res, next) => {
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
@@ -53,6 +60,7 @@ export function createServerApp(deps: ServerDeps): Express {
     res.status(redis === 'ok' ? 200 : 503).json({ ok: redis === 'ok', redis, version: deps.version });
   });
 
+  if (deps.artifacts) app.use('/artifacts', deps.artifacts);
   if (!isLoopbackHost(deps.host)) app.use(requireToken(deps.token!));
 
   const resultsView = () => {
@@ -115,7 +123,6 @@ export function createServerApp(deps: ServerDeps): Express {
   );
 
   mountBullBoard(app, deps.queues, deps.token);
-  if (deps.artifacts) app.use('/artifacts', deps.artifacts);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

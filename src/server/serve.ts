@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import type { Config } from '../config/load.js';
 import { createArtifactStoreRouter } from '../fleet/artifact-store.js';
@@ -10,9 +11,12 @@ import { producerConnection } from '../redis/connections.js';
 import { QUEUES } from '../../queues/names.js';
 import { createServerApp } from './app.js';
 import { loadStatus } from './data.js';
+import { startRetention } from './retention.js';
 
 export interface RunningServer {
   url: string;
+  /** The listening node:http server (its timeouts are part of the contract). */
+  http: Server;
   close(): Promise<void>;
 }
 
@@ -30,6 +34,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { config, log } = options;
   const host = options.host ?? config.server.host;
   const token = config.secrets.serverToken;
+  if (token && token === config.secrets.artifactToken) {
+    throw new Error('AUTORESEARCH_ARTIFACT_TOKEN must differ from AUTORESEARCH_SERVER_TOKEN: the laptop holds the artifact token, and it must not open the dashboard or the admin queue board');
+  }
   const redis = producerConnection(options.redisUrl);
   redis.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
   await new Promise<void>((resolve, reject) => {
@@ -65,13 +72,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         }
       },
       version: PROJECT_VERSION,
-      artifacts: createArtifactStoreRouter({ dir: localStoreDir(config), token, maxUploadBytes: config.server.maxUploadBytes, log }),
+      allowedHosts: config.server.allowedHosts,
+      artifacts: createArtifactStoreRouter({
+        dir: localStoreDir(config),
+        token: config.secrets.artifactToken,
+        maxUploadBytes: config.server.maxUploadBytes,
+        quotaBytes: config.server.storeQuotaBytes,
+        log,
+      }),
     });
   } catch (error) {
     await closeAll();
     throw error;
   }
-  const server = app.listen(options.port ?? config.server.port, host);
+  // Node's default requestTimeout (300 s for a whole request) cuts a 4 GiB upload over slow Wi-Fi, and the
+  // laptop's retry then trains again. No whole-request limit; a connection silent for idleTimeoutMs is closed,
+  // and headers must still arrive within 60 s (slow-loris).
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, app);
+  server.setTimeout(config.server.idleTimeoutMs);
+  server.listen(options.port ?? config.server.port, host);
   try {
     await once(server, 'listening');
   } catch (error) {
@@ -87,9 +106,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shown}:${address.port}`;
   log.info({ url, auth: token ? 'token' : 'none (loopback only)' }, 'server listening');
+  // The Mini holds the store, the eval runs and its own training runs; the server is the process always up there.
+  const stopRetention = startRetention(config, redis, log);
   return {
     url,
+    http: server,
     async close() {
+      stopRetention();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeAll();

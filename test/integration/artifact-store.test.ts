@@ -4,9 +4,12 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import type { Server } from 'node:http';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteArtifacts } from '../../src/fleet/artifact-client.js';
-import { BlobStore } from '../../src/fleet/blob-store.js';
+import { BlobStore, HashMismatchError } from '../../src/fleet/blob-store.js';
+import { manifestBytes } from '../../src/fleet/bundle.js';
 import { startArtifactServer } from '../support/artifact-server.js';
 
 const TOKEN = 'store-token';
@@ -87,6 +90,30 @@ describe('artifact store', () => {
     }
   });
 
+  it('refuses uploads past the store quota with 507, declared or streamed, and still accepts what is already there', async () => {
+    const quota = await startArtifactServer({ dir: join(dir, 'quota'), token: TOKEN, maxUploadBytes: 1024 * 1024, quotaBytes: 10_000 });
+    try {
+      const put = (body: Buffer, declared = true) =>
+        send(quota.url, 'PUT', `/blobs/${createHash('sha256').update(body).digest('hex')}`, {
+          token: TOKEN,
+          body: declared ? body : Readable.from([body]),
+          ...(declared ? { length: body.length } : {}),
+        });
+      const first = randomBytes(6_000);
+      expect((await put(first)).status).toBe(201);
+      const second = await put(randomBytes(6_000));
+      expect(second.status).toBe(507);
+      expect(second.body).toContain('server.storeQuotaBytes');
+      expect((await put(randomBytes(6_000), false)).status).toBe(507);
+      expect((await put(first)).status).toBe(200);
+      expect((await put(randomBytes(3_000))).status).toBe(201);
+      expect(readdirSync(join(dir, 'quota', 'blobs'))).toHaveLength(2);
+      expect(readdirSync(join(dir, 'quota', 'tmp'))).toEqual([]);
+    } finally {
+      await quota.close();
+    }
+  });
+
   it('streams a 256 MB upload to disk without holding it in memory', async () => {
     const chunk = randomBytes(1024 * 1024);
     const hash = createHash('sha256');
@@ -138,5 +165,95 @@ describe('artifact store', () => {
     const sha = await local.putFolder(adapter);
     const stored = join(local.bundleFolder(sha)!, 'adapters.safetensors');
     expect(statSync(stored).ino).toBe(statSync(join(adapter, 'adapters.safetensors')).ino);
+  });
+});
+
+/**
+ * A store that lies: a real HTTP server whose routes each serve one hostile answer, recording which paths were
+ * asked for. The client must verify before it fetches, and bound what it reads.
+ */
+describe('artifact client against a hostile store', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'autoresearch-hostile-'));
+  const requested: string[] = [];
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const big = randomBytes(1024 * 1024);
+  const routes = new Map<string, (res: express.Response) => void>();
+  let server: Server;
+  let base: string;
+  const client = (name: string, maxBytes = LIMIT) => new RemoteArtifacts(base, TOKEN, new BlobStore(join(dir, name)), { timeoutMs: 10_000, maxBytes });
+
+  beforeAll(async () => {
+    const app = express();
+    app.use((req, res) => {
+      requested.push(req.path);
+      const route = routes.get(req.path);
+      if (route) route(res);
+      else res.status(404).end();
+    });
+    server = await new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const address = server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/artifacts`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('checks the manifest hashes to the bundle name before downloading any blob it lists', async () => {
+    const manifest = manifestBytes({ bundle: 1, files: [{ name: 'big.bin', sha256: sha(big), size: big.length }] });
+    const claimed = 'd'.repeat(64);
+    routes.set(`/artifacts/bundles/${claimed}`, (res) => res.type('application/json').send(manifest));
+    routes.set(`/artifacts/blobs/${sha(big)}`, (res) => res.send(big));
+    requested.length = 0;
+    await expect(client('c1').resolveBundle(claimed)).rejects.toThrow(HashMismatchError);
+    expect(requested).toEqual([`/artifacts/bundles/${claimed}`]);
+  });
+
+  it('reads a manifest body only up to its limit, declared or streamed', async () => {
+    const endless = 'e'.repeat(64);
+    routes.set(`/artifacts/bundles/${endless}`, (res) => {
+      res.type('application/json');
+      // No content-length: chunked, 8 MiB of it.
+      for (let i = 0; i < 8; i++) res.write(Buffer.alloc(1024 * 1024, 0x20));
+      res.end();
+    });
+    await expect(client('c2').resolveBundle(endless)).rejects.toThrow(/exceeds the 1048576 bytes/);
+    const declared = 'f'.repeat(64);
+    routes.set(`/artifacts/bundles/${declared}`, (res) => res.type('application/json').send(Buffer.alloc(2 * 1024 * 1024, 0x20)));
+    await expect(client('c2').resolveBundle(declared)).rejects.toThrow(/2097152 bytes, over the 1048576/);
+  });
+
+  it("refuses a blob longer than the manifest's size for it, and a manifest declaring more than the limit", async () => {
+    // A consistent manifest (it hashes to its name) that understates a real blob's size.
+    const manifest = manifestBytes({ bundle: 1, files: [{ name: 'big.bin', sha256: sha(big), size: 10 }] });
+    routes.set(`/artifacts/bundles/${sha(manifest)}`, (res) => res.type('application/json').send(manifest));
+    routes.set(`/artifacts/blobs/${sha(big)}`, (res) => res.send(big));
+    await expect(client('c3').resolveBundle(sha(manifest))).rejects.toThrow(/manifest says 10/);
+    routes.set(`/artifacts/blobs/${sha(big)}`, (res) => {
+      res.write(big);
+      res.end();
+    });
+    await expect(client('c3').resolveBundle(sha(manifest))).rejects.toThrow(/limit of 10 bytes/);
+    expect(existsSync(join(dir, 'c3', 'blobs', sha(big)))).toBe(false);
+
+    requested.length = 0;
+    const huge = manifestBytes({ bundle: 1, files: [{ name: 'big.bin', sha256: sha(big), size: big.length }] });
+    routes.set(`/artifacts/bundles/${sha(huge)}`, (res) => res.type('application/json').send(huge));
+    await expect(client('c4', 1024).resolveBundle(sha(huge))).rejects.toThrow(/over the limit of 1024/);
+    expect(requested).toEqual([`/artifacts/bundles/${sha(huge)}`]);
+  });
+
+  it('adoptFile hashes what it links: a file that changed since it was hashed is not stored under the old name', async () => {
+    const store = new BlobStore(join(dir, 'adopt'));
+    const file = join(dir, 'changing.bin');
+    writeFileSync(file, 'the content that was hashed');
+    const before = createHash('sha256').update('the content that was hashed').digest('hex');
+    writeFileSync(file, 'something else by the time it is adopted');
+    await expect(store.adoptFile(file, before)).rejects.toThrow(HashMismatchError);
+    expect(store.hasBlob(before)).toBe(false);
+    expect(readdirSync(join(dir, 'adopt', 'tmp'))).toEqual([]);
   });
 });

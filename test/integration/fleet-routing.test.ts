@@ -69,7 +69,7 @@ describe('fleet routing with real worker processes', () => {
   });
 
   it('runs a full-mode experiment on the laptop while its heartbeat is live', async () => {
-    const mbp = await startWorkerProcess(mbpConfigFile, 'mbp', { AUTORESEARCH_SERVER_TOKEN: 'drill-token', STEP_TRAINER_MS: '20' });
+    const mbp = await startWorkerProcess(mbpConfigFile, 'mbp', { AUTORESEARCH_ARTIFACT_TOKEN: 'drill-token', STEP_TRAINER_MS: '20' });
     running.push(mbp);
     await until('mbp heartbeat', async () => (await readPresence(redis, prefix)).live.some((h) => h.machine === 'mbp'));
 
@@ -134,7 +134,7 @@ describe('fleet routing with real worker processes', () => {
   });
 
   it('a laptop that sleeps past its lock: the job is rerouted, its stale trainer is cancelled, and one result stands', async () => {
-    const mbp = await startWorkerProcess(mbpConfigFile, 'mbp', { AUTORESEARCH_SERVER_TOKEN: 'drill-token', STEP_TRAINER_MS: '300' });
+    const mbp = await startWorkerProcess(mbpConfigFile, 'mbp', { AUTORESEARCH_ARTIFACT_TOKEN: 'drill-token', STEP_TRAINER_MS: '300' });
     running.push(mbp);
     await until('mbp heartbeat', async () => (await readPresence(redis, prefix)).live.some((h) => h.machine === 'mbp'));
     await submit('exp-sleep');

@@ -57,7 +57,7 @@ describe('two machines train and evaluate on the tiny model', () => {
       sections,
     });
     workers.push(await startCliWorker(miniFile, 'mini'));
-    workers.push(await startCliWorker(mbpFile, 'mbp', { AUTORESEARCH_SERVER_TOKEN: 'tiny-token' }));
+    workers.push(await startCliWorker(mbpFile, 'mbp', { AUTORESEARCH_ARTIFACT_TOKEN: 'tiny-token' }));
     executor = createFleetExecutor(loadConfig({ file: miniFile }), url, { pollMs: 500 });
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, QueueEvents, Worker } from 'bullmq';
@@ -10,6 +10,8 @@ import { writeLanSetup, type LanSetup } from '../../ops/redis/setup.js';
 import { readPresence, startHeartbeat } from '../../src/fleet/presence.js';
 import { probeRedis, workerConnection } from '../../src/redis/connections.js';
 import { PlannerLease } from '../../src/research/lease.js';
+import type { ExperimentRequest } from '../../src/research/executor.js';
+import { ExperimentStore } from '../../queues/experiment-state.js';
 import { freePort } from '../../src/net/free-port.js';
 
 /** A separate redis-server started with exactly the files `autoresearch redis setup` writes. */
@@ -40,8 +42,9 @@ describe('Redis for two machines: the generated ACL on a real redis-server', () 
     port = await freePort();
     const written = writeLanSetup({ stateDir: state, prefix: 'fleet', lanAddress: null, port, rotate: false });
     setup = written.setup;
-    server = execa('redis-server', [written.files.conf, '--appendonly', 'no'], { stdio: 'ignore', reject: false });
-    const worker = url(setup.worker);
+    // A short busy threshold so the looping-script drill answers BUSY after 0.2 s instead of 5 s.
+    server = execa('redis-server', [written.files.conf, '--appendonly', 'no', '--busy-reply-threshold', '200'], { stdio: 'ignore', reject: false });
+    const worker = url(setup.mini);
     for (let i = 0; ; i++) {
       if ((await probeRedis(worker, 500)).ok) break;
       if (i > 200) throw new Error('the ACL redis-server did not come up');
@@ -56,17 +59,34 @@ describe('Redis for two machines: the generated ACL on a real redis-server', () 
     rmSync(state, { recursive: true, force: true });
   });
 
+  it("upgrades a one-user set-up: the Mini keeps its password, the laptop gets a user of its own", () => {
+    const old = mkdtempSync(join(tmpdir(), 'autoresearch-acl-old-'));
+    try {
+      const creds = join(old, 'redis-lan', 'credentials.json');
+      mkdirSync(join(old, 'redis-lan'), { recursive: true });
+      const worker = { username: 'autoresearch', password: 'the-old-worker-password-0123' };
+      writeFileSync(creds, JSON.stringify({ lanAddress: null, port: 6390, prefix: 'fleet', worker, admin: { username: 'admin', password: 'the-old-admin-password-0123' } }));
+      const { setup: upgraded } = writeLanSetup({ stateDir: old, prefix: 'fleet', lanAddress: null, port: 6390, rotate: false });
+      expect(upgraded.mini).toEqual(worker);
+      expect(upgraded.mbp.username).toBe('autoresearch-mbp');
+      expect(upgraded.mbp.password).not.toBe(worker.password);
+      expect(JSON.parse(readFileSync(creds, 'utf8')).mbp).toEqual(upgraded.mbp);
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
+  });
+
   it('keeps the passwords out of the ACL file and the secrets private', () => {
     const files = join(state, 'redis-lan');
     const acl = readFileSync(join(files, 'users.acl'), 'utf8');
-    expect(acl).not.toContain(setup.worker.password);
+    expect(acl).not.toContain(setup.mini.password);
     expect(acl).toMatch(/^user default reset off$/m);
     expect(statSync(join(files, 'credentials.json')).mode & 0o077).toBe(0);
     expect(statSync(join(files, 'users.acl')).mode & 0o077).toBe(0);
   });
 
-  it('runs a BullMQ queue end to end as the worker user', async () => {
-    const connection = { url: url(setup.worker), maxRetriesPerRequest: null } as const;
+  it("runs a BullMQ queue end to end as the Mini's user", async () => {
+    const connection = { url: url(setup.mini), maxRetriesPerRequest: null } as const;
     const queue = new Queue('acl-e2e', { connection, prefix: 'fleet' });
     const events = new QueueEvents('acl-e2e', { connection, prefix: 'fleet' });
     const worker = new Worker(
@@ -98,8 +118,8 @@ describe('Redis for two machines: the generated ACL on a real redis-server', () 
     }
   });
 
-  it("runs the project's own Redis code as the worker user: presence, the planner lease, spend counters", async () => {
-    const redis = workerConnection(url(setup.worker));
+  it("runs the project's own Redis code as the Mini's user: presence, the planner lease, experiment records, spend counters", async () => {
+    const redis = workerConnection(url(setup.mini));
     try {
       await redis.ping();
       const hb = startHeartbeat({ redis, prefix: 'fleet', machine: 'mbp', role: 'mbp', consumes: ['train-full'], intervalMs: 60_000, ttlMs: 60_000 });
@@ -108,7 +128,10 @@ describe('Redis for two machines: the generated ACL on a real redis-server', () 
       await hb.stop();
       const lease = await PlannerLease.acquire(redis, 'fleet:planner:lease', 30_000);
       await lease.release();
-      expect(await redis.hsetnx('fleet:experiment:x', 'request', '{}')).toBe(1);
+      const records = new ExperimentStore(redis, 'fleet');
+      const request = { experimentId: 'x', kind: 'baseline', mode: 'proxy', commit: 'abc1234', values: {} } as unknown as ExperimentRequest;
+      expect(await records.create(request, { mode: 'proxy', modeReason: 'test', model: 'tiny' })).toBe(true);
+      expect(await records.compareAndSet('x', { stage: 'enqueueing' }, { stage: 'done' })).toBe(true);
       expect(Number(await redis.incrbyfloat('fleet:planner:spend:test', 0.25))).toBe(0.25);
     } finally {
       redis.disconnect();
@@ -116,7 +139,7 @@ describe('Redis for two machines: the generated ACL on a real redis-server', () 
   });
 
   it('refuses a wrong password and the default user', async () => {
-    expect(await connectError(url({ username: setup.worker.username, password: 'not-the-password-at-all' }))).toMatch(/WRONGPASS/);
+    expect(await connectError(url({ username: setup.mini.username, password: 'not-the-password-at-all' }))).toMatch(/WRONGPASS/);
     const anonymous = new Redis(port, '127.0.0.1', { enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     anonymous.on('error', () => undefined);
     clients.push(anonymous);
@@ -124,8 +147,8 @@ describe('Redis for two machines: the generated ACL on a real redis-server', () 
     expect(await connectError(`redis://default:anything-long-enough@127.0.0.1:${port}`)).toMatch(/WRONGPASS/);
   });
 
-  it('denies the worker user dangerous commands, keys outside its prefix, and the same through Lua', async () => {
-    const c = client(url(setup.worker));
+  it("denies the Mini's user dangerous commands, keys outside its prefix, and the same through Lua", async () => {
+    const c = client(url(setup.mini));
     await c.connect();
     await expect(c.flushall()).rejects.toThrow(/NOPERM/);
     await expect(c.flushdb()).rejects.toThrow(/NOPERM/);
@@ -144,7 +167,85 @@ describe('Redis for two machines: the generated ACL on a real redis-server', () 
     await admin.connect();
     expect(await admin.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
     expect(await admin.config('GET', 'appendfsync')).toEqual(['appendfsync', 'everysec']);
+    expect(await admin.config('GET', 'maxmemory')).toEqual(['maxmemory', String(512 * 2 ** 20)]);
     expect(await admin.config('GET', 'protected-mode')).toEqual(['protected-mode', 'yes']);
     expect(await admin.call('ACL', 'WHOAMI')).toBe('admin');
+  });
+
+  it("runs the laptop's worker as its own user: the train-full queue end to end and its heartbeat", async () => {
+    const mini = { url: url(setup.mini), maxRetriesPerRequest: null } as const;
+    const mbp = { url: url(setup.mbp), maxRetriesPerRequest: null } as const;
+    const queue = new Queue('train-full', { connection: mini, prefix: 'fleet' });
+    const events = new QueueEvents('train-full', { connection: mini, prefix: 'fleet' });
+    const worker = new Worker(
+      'train-full',
+      async (job) => {
+        await job.updateProgress({ iteration: 1 });
+        await job.log('step');
+        if (job.attemptsMade === 0) throw new Error('first attempt fails, to exercise the retry path');
+        return { trained: (job.data as { n: number }).n };
+      },
+      { connection: mbp, prefix: 'fleet', name: 'mbp/mbp/train-full', lockDuration: 5_000, stalledInterval: 1_000 },
+    );
+    const errors: Error[] = [];
+    worker.on('error', (e) => errors.push(e));
+    const presence = workerConnection(url(setup.mbp));
+    try {
+      await events.waitUntilReady();
+      await worker.waitUntilReady();
+      const job = await queue.add('train', { n: 7 }, { attempts: 2, backoff: { type: 'fixed', delay: 50 } });
+      expect(await job.waitUntilFinished(events, 15_000)).toEqual({ trained: 7 });
+      const hb = startHeartbeat({ redis: presence, prefix: 'fleet', machine: 'mbp', role: 'mbp', consumes: ['train-full'], intervalMs: 60_000, ttlMs: 60_000 });
+      await hb.beat();
+      await hb.stop();
+      expect(errors).toEqual([]);
+    } finally {
+      presence.disconnect();
+      await worker.close();
+      await events.close();
+      await queue.close();
+    }
+  });
+
+  it("denies the laptop's user experiment records and results, the other queues, other machines' presence, SCAN and CLIENT LIST", async () => {
+    const c = client(url(setup.mbp));
+    await c.connect();
+    // An experiment's record holds its stage and its eval result: the laptop must not move or write either.
+    await expect(c.hset('fleet:experiment:x', 'stage', 'done')).rejects.toThrow(/NOPERM/);
+    await expect(c.hset('fleet:experiment:x', 'result', '{}')).rejects.toThrow(/NOPERM/);
+    await expect(c.hgetall('fleet:experiment:x')).rejects.toThrow(/NOPERM/);
+    await expect(c.eval("return redis.call('HSET', KEYS[1], 'stage', 'done')", 1, 'fleet:experiment:x')).rejects.toThrow(/NOPERM/);
+    const evalQueue = new Queue('eval', { connection: { url: url(setup.mbp), maxRetriesPerRequest: 0 }, prefix: 'fleet' });
+    try {
+      await expect(evalQueue.add('eval', { experimentId: 'x' })).rejects.toThrow(/NOPERM/);
+    } finally {
+      await evalQueue.close();
+    }
+    await expect(c.lpush('fleet:train-proxy:wait', 'job')).rejects.toThrow(/NOPERM/);
+    await expect(c.set('fleet:fleet:presence:mini:1', '{}')).rejects.toThrow(/NOPERM/);
+    await expect(c.incrbyfloat('fleet:planner:spend:x', 100)).rejects.toThrow(/NOPERM/);
+    await expect(c.scan('0')).rejects.toThrow(/NOPERM/);
+    await expect(c.call('CLIENT', 'LIST')).rejects.toThrow(/NOPERM/);
+    await expect(c.flushall()).rejects.toThrow(/NOPERM/);
+    expect(await c.set('fleet:train-full:probe', '1')).toBe('OK');
+  });
+
+  it('a script that never ends: everyone gets BUSY, the worker users cannot end it, the admin can', async () => {
+    const looper = client(url(setup.mbp));
+    const other = client(url(setup.mini));
+    const admin = client(url(setup.admin));
+    await Promise.all([looper.connect(), other.connect(), admin.connect()]);
+    // Reads only, so SCRIPT KILL can end it (a script that wrote needs SHUTDOWN NOSAVE; docs/operations.md).
+    const looping = looper.eval("local n = 0 while true do n = n + redis.call('EXISTS', KEYS[1]) end", 1, 'fleet:train-full:x').catch((e: Error) => e);
+    for (let i = 0; ; i++) {
+      const reply = await other.get('fleet:probe').catch((e: Error) => e);
+      if (reply instanceof Error && /BUSY/.test(reply.message)) break;
+      if (i > 200) throw new Error('Redis never answered BUSY');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await expect(other.call('SCRIPT', 'KILL')).rejects.toThrow(/NOPERM|BUSY/);
+    expect(await admin.call('SCRIPT', 'KILL')).toBe('OK');
+    expect(String(await looping)).toMatch(/killed/i);
+    expect(await other.get('fleet:probe')).toBeNull();
   });
 });

@@ -4,7 +4,7 @@ import { createArtifactStoreRouter } from '../../src/fleet/artifact-store.js';
 import { logger } from '../../src/log.js';
 
 /** The artifact store mounted as `autoresearch serve` mounts it, on a free port; for tests. */
-export async function startArtifactServer(options: { dir: string; token: string | undefined; maxUploadBytes: number }) {
+export async function startArtifactServer(options: { dir: string; token: string | undefined; maxUploadBytes: number; quotaBytes?: number }) {
   const app = express();
   app.use('/artifacts', createArtifactStoreRouter({ ...options, log: logger('artifacts') }));
   const server: Server = await new Promise((resolve) => {

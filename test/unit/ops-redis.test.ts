@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { DENIED_COMMANDS, passwordHash, renderAclFile, WORKER_COMMANDS } from '../../ops/redis/acl.js';
+import { DENIED_COMMANDS, LAPTOP_COMMANDS, LAPTOP_DENIED, passwordHash, renderAclFile, WORKER_COMMANDS } from '../../ops/redis/acl.js';
 import { renderLanConf } from '../../ops/redis/conf.js';
 import { connectionUrl } from '../../ops/redis/url.js';
 
 const worker = { username: 'autoresearch', password: 'w'.repeat(32) };
+const mbp = { username: 'autoresearch-mbp', password: 'm'.repeat(32) };
 const admin = { username: 'admin', password: 'a'.repeat(32) };
+const users = { mini: worker, mbp, mbpMachine: 'mbp', admin };
 
 describe('renderAclFile', () => {
-  const acl = renderAclFile({ prefix: 'autoresearch', worker, admin });
+  const acl = renderAclFile({ prefix: 'autoresearch', ...users });
   const lines = acl.trim().split('\n');
   const workerLine = lines.find((l) => l.startsWith('user autoresearch '))!;
 
@@ -30,14 +32,27 @@ describe('renderAclFile', () => {
   it('never allows a command it also denies', () => {
     const allowed = new Set<string>(WORKER_COMMANDS);
     expect(DENIED_COMMANDS.filter((c) => allowed.has(c))).toEqual([]);
+    expect(LAPTOP_COMMANDS.filter((c) => (LAPTOP_DENIED as readonly string[]).includes(c))).toEqual([]);
+  });
+
+  it("limits the laptop to the train-full queue's keys and its own presence", () => {
+    const rules = lines.find((l) => l.startsWith('user autoresearch-mbp '))!.split(' ');
+    expect(rules.filter((r) => r.startsWith('~'))).toEqual([
+      '~autoresearch:train-full:*',
+      '~autoresearch:fleet:presence:mbp:*',
+      '~autoresearch:fleet:last-seen',
+    ]);
+    for (const c of ['+scan', '+client|list', '+incrbyfloat']) expect(rules).not.toContain(c);
+    expect(rules).toContain('-scan');
   });
 
   it.each([
-    [{ prefix: 'a:b', worker, admin }, /prefix/],
-    [{ prefix: 'p', worker: { ...worker, password: 'short' }, admin }, /at least 16/],
-    [{ prefix: 'p', worker: { ...worker, username: 'default' }, admin }, /default user/],
-    [{ prefix: 'p', worker: { ...worker, username: 'two words' }, admin }, /user name/],
-    [{ prefix: 'p', worker, admin: { ...admin, username: worker.username } }, /must differ/],
+    [{ ...users, prefix: 'a:b' }, /prefix/],
+    [{ ...users, prefix: 'p', mini: { ...worker, password: 'short' } }, /at least 16/],
+    [{ ...users, prefix: 'p', mini: { ...worker, username: 'default' } }, /default user/],
+    [{ ...users, prefix: 'p', mini: { ...worker, username: 'two words' } }, /user name/],
+    [{ ...users, prefix: 'p', admin: { ...admin, username: worker.username } }, /must differ/],
+    [{ ...users, prefix: 'p', mbpMachine: 'mb*' }, /machine name/],
   ])('refuses bad input %#', (options, message) => {
     expect(() => renderAclFile(options)).toThrow(message);
   });

@@ -9,7 +9,7 @@ function portOf(url: string): number {
   return Number(new URL(url).port || 6379);
 }
 
-/** `autoresearch redis setup|url`: Redis shared by the Mini and the laptop, locked to two ACL users. */
+/** `autoresearch redis setup|url`: Redis shared by the Mini and the laptop, one ACL user per machine plus an admin. */
 export function redisCommand(): Command {
   const redis = new Command('redis').description('Redis for two machines: ACL users, LAN config, connection URLs');
 
@@ -19,7 +19,8 @@ export function redisCommand(): Command {
     .option('--lan <ip>', "the Mini's address on the home network (omit to listen on loopback only)")
     .option('--port <port>', 'port to listen on (default: the port of redis.url)')
     .option('--rotate', 'new passwords (every machine then needs the new URL)')
-    .action((options: { lan?: string; port?: string; rotate?: boolean }, command: Command) => {
+    .option('--laptop-machine <name>', "the laptop's fleet.machine, which its ACL user may heartbeat as (default: mbp, or as set before)")
+    .action((options: { lan?: string; port?: string; rotate?: boolean; laptopMachine?: string }, command: Command) => {
       const { config: file } = command.optsWithGlobals<{ config?: string }>();
       const config = loadConfig({ file });
       if (options.lan !== undefined && isIP(options.lan) === 0) {
@@ -33,6 +34,7 @@ export function redisCommand(): Command {
         lanAddress: options.lan ?? null,
         port,
         rotate: Boolean(options.rotate),
+        ...(options.laptopMachine ? { mbpMachine: options.laptopMachine } : {}),
       });
       process.stdout.write(
         [
@@ -56,7 +58,7 @@ export function redisCommand(): Command {
     .addOption(new Option('--for <machine>', 'mini: loopback; mbp: the LAN address').choices(['mini', 'mbp']).makeOptionMandatory())
     .option('--host <host>', 'reach the Mini by this name or address instead of the LAN address (e.g. mini.local)')
     .option('--tls', 'a rediss:// URL, for a server with tls-port (see docs/operations.md, TLS)')
-    .option('--admin', 'the admin user instead of the worker user (maintenance only)')
+    .option('--admin', "the admin user instead of the machine's user (maintenance only)")
     .option('--env', 'print it as a REDIS_URL= line for the env file')
     .action((options: { for: 'mini' | 'mbp'; host?: string; tls?: boolean; admin?: boolean; env?: boolean }, command: Command) => {
       const { config: file } = command.optsWithGlobals<{ config?: string }>();
@@ -68,7 +70,7 @@ export function redisCommand(): Command {
       if (!host) {
         throw new UsageError('this Redis listens on loopback only: re-run `autoresearch redis setup --lan <the Mini\'s IP>`, or pass --host');
       }
-      const user = options.admin ? setup.admin : setup.worker;
+      const user = options.admin ? setup.admin : setup[options.for];
       const url = connectionUrl({ host, port: setup.port, username: user.username, password: user.password, tls: options.tls });
       process.stdout.write(options.env ? `REDIS_URL=${url}\n` : `${url}\n`);
     });

@@ -50,12 +50,25 @@ export const fleetSection = z
     /**
      * Where datasets and adapters live. Without `url`, this machine holds the store (in `<state>/artifacts`) and
      * nothing is copied; with it (e.g. "http://mini.local:8377/artifacts"), downloads are cached by hash in
-     * `<state>/artifact-cache`. The bearer token is AUTORESEARCH_SERVER_TOKEN.
+     * `<state>/artifact-cache`. The bearer token is AUTORESEARCH_ARTIFACT_TOKEN.
      */
     artifacts: z
       .strictObject({
         url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as "http://mini.local:8377/artifacts"' }).optional(),
         requestTimeoutMs: integer(1_000, 3_600_000).default(600_000),
+        /** The download cache's size (`<state>/artifact-cache`); least recently used bundles go first. */
+        cacheMaxBytes: integer(2 ** 20, 2 ** 50).default(32 * 2 ** 30),
+      })
+      .prefault({}),
+    /**
+     * What is deleted, and when: artifact bundles and blobs, `<state>/runs/` and `<state>/evals/` folders older
+     * than `days`, checked every `intervalMs`. A champion's adapter and an in-flight experiment's files are never
+     * deleted; decided experiments keep their copies in `logs/` and `adapters-experimental/`.
+     */
+    retention: z
+      .strictObject({
+        days: integer(1, 3_650).default(14),
+        intervalMs: integer(60_000, 7 * 86_400_000).default(3_600_000),
       })
       .prefault({}),
   })
