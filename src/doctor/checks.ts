@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import { simpleGit } from 'simple-git';
@@ -88,7 +89,14 @@ export const LUA_FIXED_RELEASES: Record<string, readonly [number, number, number
   '8.2': [8, 2, 2],
 };
 
-export function checkRedisLua(version: string): CheckResult {
+/** The CVEs a release must carry, whether from upstream or backported by a distribution. */
+export const LUA_CVES = ['CVE-2024-31449', 'CVE-2024-46981', 'CVE-2025-49844', 'CVE-2025-46817', 'CVE-2025-46818', 'CVE-2025-46819'] as const;
+
+/**
+ * Debian backports security fixes without changing the upstream version (7.0.15 in bookworm carries all six),
+ * so a version below the table is still fixed when the distribution's changelog names every CVE.
+ */
+export function checkRedisLua(version: string, distributionChangelog: string | null = null): CheckResult {
   const check = 'Redis Lua fixes';
   const parts = version.split('.').map((p) => Number.parseInt(p, 10));
   const [major = NaN, minor = NaN] = parts;
@@ -97,6 +105,9 @@ export function checkRedisLua(version: string): CheckResult {
   const newerLine = major > 8 || (major === 8 && minor > 2);
   if (newerLine || (fixed && compareVersions(version, fixed) >= 0)) {
     return { check, ok: true, detail: `${version} has the fixes for CVE-2024-31449, CVE-2024-46981 and CVE-2025-49844/46817/46818/46819` };
+  }
+  if (distributionChangelog !== null && LUA_CVES.every((cve) => distributionChangelog.includes(cve))) {
+    return { check, ok: true, detail: `${version} as packaged: the distribution's changelog lists the backported fixes for ${LUA_CVES.join(', ')}` };
   }
   return {
     check,
@@ -134,6 +145,17 @@ export function checkRedisMemory(info: string): CheckResult {
   return { check, ok: true, detail: `${mb(used)} of ${mb(max)} (${Math.round(share * 100)}%), noeviction` };
 }
 
+const DEBIAN_CHANGELOG = '/usr/share/doc/redis-server/changelog.Debian.gz';
+
+/** Debian's packaging changelog, where its security backports are listed; null elsewhere. */
+function distributionChangelog(): string | null {
+  try {
+    return existsSync(DEBIAN_CHANGELOG) ? gunzipSync(readFileSync(DEBIAN_CHANGELOG)).toString('utf8') : null;
+  } catch {
+    return null;
+  }
+}
+
 /** INFO server and memory, on a throwaway connection. */
 async function redisInfo(url: string): Promise<string> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2_000, retryStrategy: () => null });
@@ -165,7 +187,7 @@ export async function checkRedis(config: Config): Promise<CheckResult[]> {
   const shown = redact(config.redis.url);
   if (probe.ok) {
     rows.push({ check: 'Redis', ok: true, detail: `${shown} answers (Redis ${probe.version})` });
-    rows.push(checkRedisLua(probe.version));
+    rows.push(checkRedisLua(probe.version, distributionChangelog()));
     try {
       rows.push(checkRedisMemory(await redisInfo(config.redis.url)));
     } catch (error) {
@@ -179,7 +201,7 @@ export async function checkRedis(config: Config): Promise<CheckResult[]> {
     rows.push({ check: 'Redis', ok: false, detail: `${shown}: ${probe.reason}`, fix: 'start Redis on the coordinator or fix redis.url / REDIS_URL' });
   }
   // Not running: the binary here is what would start.
-  if (version) rows.push(checkRedisLua(`${version[1]}.${version[2]}.${version[3]}`));
+  if (version) rows.push(checkRedisLua(`${version[1]}.${version[2]}.${version[3]}`, distributionChangelog()));
   return rows;
 }
 

@@ -23,6 +23,13 @@ describe('doctor: Redis versions with the Lua fixes', () => {
     expect(row.ok).toBe(ok);
     if (!ok) expect(row.fix).toMatch(/upgrade Redis/);
   });
+
+  it('accepts an older upstream version whose distribution changelog lists every backported CVE, and only then', () => {
+    const all = ' * CVE-2025-46817 / CVE-2025-46818 / CVE-2025-49844 / CVE-2025-46819\n * CVE-2024-46981: LUA gc\n * CVE-2024-31449: bit\n';
+    expect(checkRedisLua('7.0.15', all)).toMatchObject({ ok: true, detail: expect.stringMatching(/backported/) });
+    expect(checkRedisLua('7.0.15', all.replace('CVE-2024-31449', ''))).toMatchObject({ ok: false });
+    expect(checkRedisLua('7.0.15', null)).toMatchObject({ ok: false });
+  });
 });
 
 describe('doctor: Redis memory', () => {
