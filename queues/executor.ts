@@ -265,7 +265,9 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
       const watch = { started: now(), missing: 0, readded: false };
       for (;;) {
         signal?.throwIfAborted();
-        const done = await step(experimentId, onProgress, watch);
+        // Raced with the signal: through a Redis outage a look blocks until Redis is back, and a planner told to
+        // stop (or that lost its lease) must not block with it.
+        const done = await untilAborted(step(experimentId, onProgress, watch), signal);
         if (done) return done;
         await sleep(pollMs, signal);
       }
@@ -293,6 +295,24 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
 
 function failedTraining(message: string): TrainingSummary {
   return emptyTraining('crashed', message, { machine: 'unknown', datasetSha256: null });
+}
+
+function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

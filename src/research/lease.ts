@@ -83,7 +83,7 @@ export class PlannerLease {
   private async renew(): Promise<void> {
     if (this.renewing) {
       // A renewal hanging on a dead connection must not outlive the TTL unnoticed.
-      if (Date.now() >= this.heldUntil) this.lose(new LeaseLostError(`the planner lease ${this.key} ran out (${this.ttlMs / 1000} s TTL) while Redis did not answer`));
+      if (Date.now() >= this.heldUntil) this.lose(this.expired('Redis did not answer'));
       return;
     }
     await this.tryRenew();
@@ -114,7 +114,7 @@ export class PlannerLease {
       const left = this.heldUntil - Date.now();
       const why = (error as Error).message;
       if (left <= 0) {
-        this.lose(new LeaseLostError(`could not renew the planner lease ${this.key} within its ${this.ttlMs / 1000} s TTL (${why}); another planner may hold it now`));
+        this.lose(this.expired(why));
         return false;
       }
       this.log?.warn({ key: this.key, err: why, msLeft: left }, 'could not renew the planner lease; it stays held until its TTL runs out, retrying');
@@ -122,6 +122,10 @@ export class PlannerLease {
     } finally {
       this.renewing = false;
     }
+  }
+
+  private expired(why: string): LeaseLostError {
+    return new LeaseLostError(`could not renew the planner lease ${this.key} within its ${this.ttlMs / 1000} s TTL (${why}); another planner may hold it now`);
   }
 
   private lose(reason: LeaseLostError): void {
