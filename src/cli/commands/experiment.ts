@@ -46,7 +46,8 @@ export function experimentCommand(): Command {
 async function printPlan(config: ReturnType<typeof commandContext>['config'], deps: Awaited<ReturnType<typeof loopDeps>>, opts: { baseline?: boolean; skipPrepare?: boolean; mode: Mode }): Promise<void> {
   const { mode, reason } = await deps.resolveMode(opts.mode);
   const model = deps.models[mode];
-  const source = deps.ledger.readTrainPy();
+  // The section `experiment` would run: HEAD's (a hand edit must be committed first).
+  const source = await deps.ledger.trainPyAt('HEAD');
   const values = deps.section.read(source);
   const rows = readResults(deps.resultsPath).rows;
   const champion = championRow(rows, mode, model);
