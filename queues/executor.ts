@@ -77,10 +77,14 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
     const { experimentId } = record.request;
     const why = `no result within ${seconds} s of its submission (training budget + grace + eval allowance); the fleet lost it or never took it`;
     log.error({ experimentId, stage: record.stage, trainJobId: record.trainJobId, evalJobId: record.evalJobId }, why);
+    // A job still waiting would be trained or evaluated for nobody: withdraw it (BullMQ refuses if a worker holds it).
     if (record.stage === 'train') {
       await startEval(record, emptyTraining('timeout', why, { machine: 'unknown', datasetSha256: record.datasetSha256 ?? null }));
+      const queue = record.trainJobId!.endsWith('-train-full') ? 'train-full' : 'train-proxy';
+      await queues.get(queue).remove(record.trainJobId!).catch(() => 0);
     } else if (record.stage === 'eval' || record.stage === 'enqueueing') {
       await store.compareAndSet(experimentId, { stage: record.stage }, { stage: 'done' });
+      if (record.evalJobId) await queues.get('eval').remove(record.evalJobId).catch(() => 0);
     }
   };
 

@@ -77,7 +77,7 @@ describe('executor.wait', () => {
 
   it('past budget + grace + eval allowance from its submission, a stuck experiment ends as a timeout', async () => {
     const clock = { offsetMs: 0 };
-    const { executor, store } = setup(clock);
+    const { executor, store, trainProxy } = setup(clock);
     await executor.submit({ experimentId: 'exp-stuck', kind: 'experiment', mode: 'proxy', commit: 'abc1234', values: { ...VALUES } });
     await executor.submit({ experimentId: 'base-stuck', kind: 'baseline', mode: 'proxy', commit: 'abc1234', values: { ...VALUES } });
     expect((await store.read('exp-stuck'))!.submittedAt).toBeTruthy();
@@ -86,6 +86,8 @@ describe('executor.wait', () => {
     const execution = await executor.wait('exp-stuck', {});
     expect(execution.training).toMatchObject({ status: 'timeout' });
     expect(execution.training!.message).toMatch(/no result within 210 s of its submission/);
+    // The waiting job is withdrawn, so no worker trains it for nobody later.
+    expect(await trainProxy.getJob(jobIds.train('exp-stuck', 'proxy'))).toBeUndefined();
     const baseline = await executor.wait('base-stuck', {});
     expect(baseline.eval).toBeNull();
     expect((await store.read('base-stuck'))!.stage).toBe('done');
