@@ -24,6 +24,7 @@ import { councilDatasetPreparer } from './prepare.js';
 import { FleetQueues } from './queues.js';
 import { trainPayload } from './route.js';
 import { chooseMode } from './routing.js';
+import { worstCaseSeconds } from '../src/research/schedule.js';
 
 export interface FleetExecutorDeps {
   /** Prepares the experiment's dataset on this (the planner's) machine. @defaultValue prepare.py on the council */
@@ -31,6 +32,8 @@ export interface FleetExecutorDeps {
   artifacts?: ArtifactStore;
   /** How often `wait` looks at Redis. */
   pollMs?: number;
+  /** The clock for the wait's overall deadline. @defaultValue Date.now */
+  now?: () => number;
   log?: Logger;
 }
 
@@ -53,7 +56,38 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
   const store = new ExperimentStore(redis, prefix);
   const artifacts = deps.artifacts ?? artifactStoreFor(config);
   const pollMs = deps.pollMs ?? 1_000;
+  const now = deps.now ?? Date.now;
   const log = deps.log ?? logger('executor');
+
+  /**
+   * The latest an experiment may finish: from its submission, the training budget and grace of its mode, the
+   * pickup deadline when an auto request went to the laptop, and run.evalAllowanceSeconds. Past it nothing will
+   * come (a worker died with the job, the job vanished, no machine consumes the queue) and waiting on would hold
+   * the planner lease all night.
+   */
+  const deadlineOf = (record: ExperimentRecord, waitStarted: number): number => {
+    const submitted = record.submittedAt ? Date.parse(record.submittedAt) : waitStarted;
+    // An auto request may wait out the pickup deadline and then train in proxy mode: bound it as routed to full.
+    const routed = record.request.mode === 'auto' ? 'full' : record.mode;
+    const seconds = worstCaseSeconds(record.request.kind, record.request.mode, routed, config.models, config.fleet.pickupDeadlineMs, config.run.evalAllowanceSeconds);
+    return submitted + seconds * 1000;
+  };
+
+  /** Ends an experiment that ran out of time: training becomes `timeout`, an evaluation a failed one. */
+  const expire = async (record: ExperimentRecord, seconds: number): Promise<void> => {
+    const { experimentId } = record.request;
+    const why = `no result within ${seconds} s of its submission (training budget + grace + eval allowance); the fleet lost it or never took it`;
+    log.error({ experimentId, stage: record.stage, trainJobId: record.trainJobId, evalJobId: record.evalJobId }, why);
+    // A job still waiting would be trained or evaluated for nobody: withdraw it (BullMQ refuses if a worker holds it).
+    if (record.stage === 'train') {
+      await startEval(record, emptyTraining('timeout', why, { machine: 'unknown', datasetSha256: record.datasetSha256 ?? null }));
+      const queue = record.trainJobId!.endsWith('-train-full') ? 'train-full' : 'train-proxy';
+      await queues.get(queue).remove(record.trainJobId!).catch(() => 0);
+    } else if (record.stage === 'eval' || record.stage === 'enqueueing') {
+      await store.compareAndSet(experimentId, { stage: record.stage }, { stage: 'done' });
+      if (record.evalJobId) await queues.get('eval').remove(record.evalJobId).catch(() => 0);
+    }
+  };
 
   const enqueue = async (record: ExperimentRecord): Promise<void> => {
     const { experimentId } = record.request;
@@ -107,10 +141,19 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
     }) as ExperimentExecution;
   };
 
-  /** One look at the experiment; returns its execution when done. */
-  const step = async (experimentId: string, onProgress?: (p: ExperimentProgress) => void): Promise<ExperimentExecution | null> => {
+  /** One look at the experiment; returns its execution when done. `missing` counts looks that found no train job. */
+  const step = async (
+    experimentId: string,
+    onProgress: ((p: ExperimentProgress) => void) | undefined,
+    watch: { started: number; missing: number; readded: boolean },
+  ): Promise<ExperimentExecution | null> => {
     const record = await store.read(experimentId);
     if (!record) throw new Error(`experiment ${experimentId} has no record in Redis (settled, or Redis lost its data)`);
+    const deadline = deadlineOf(record, watch.started);
+    if (record.stage !== 'done' && now() > deadline) {
+      await expire(record, Math.round((deadline - (record.submittedAt ? Date.parse(record.submittedAt) : watch.started)) / 1000));
+      return null;
+    }
     const report = (stage: ExperimentProgress['stage'], job?: Job) => {
       const detail = job?.progress && typeof job.progress === 'object' ? (job.progress as Record<string, unknown>) : undefined;
       const machine = job?.processedBy?.split('/')[0];
@@ -124,13 +167,18 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
         const queue = queues.get(record.trainJobId!.endsWith('-train-full') ? 'train-full' : 'train-proxy');
         const job = await queue.getJob(record.trainJobId!);
         const state = job ? await job.getState() : 'unknown';
-        if (job && state === 'completed') {
+        if (!job || state === 'unknown') {
+          await replaceMissingTrainJob(record, watch);
+          return null;
+        }
+        watch.missing = 0;
+        if (state === 'completed') {
           const parsed = trainingSummarySchema.safeParse(job.returnvalue);
           await startEval(
             record,
             parsed.success ? parsed.data : failedTraining(`the trainer returned an invalid summary: ${parsed.error.issues[0]?.message}`),
           );
-        } else if (job && state === 'failed') {
+        } else if (state === 'failed') {
           await startEval(record, failedTraining(job.failedReason || 'training failed'));
         } else {
           report(state === 'active' ? 'train' : 'queued', job);
@@ -168,6 +216,29 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
     }
   };
 
+  /**
+   * The train job the record points at is gone (removed from the admin board, dropped by retention, or a
+   * failed route job withdrew it without adding the proxy one). Seen twice in a row, so a reroute in progress
+   * is not mistaken for a loss, it is added again from the record (same id, so at most one copy); if it
+   * vanishes again the experiment fails instead of waiting for a job that nobody will run.
+   */
+  const replaceMissingTrainJob = async (record: ExperimentRecord, watch: { missing: number; readded: boolean }): Promise<void> => {
+    const { experimentId } = record.request;
+    const trainJobId = record.trainJobId!;
+    watch.missing += 1;
+    if (watch.missing < 2) return;
+    watch.missing = 0;
+    if (watch.readded) {
+      log.error({ experimentId, trainJobId }, 'the train job disappeared again after being re-added: failing the experiment');
+      await startEval(record, failedTraining(`the train job ${trainJobId} disappeared from Redis twice (removed by hand or by retention); not retried again`));
+      return;
+    }
+    const mode = trainJobId === jobIds.train(experimentId, 'full') ? 'full' : 'proxy';
+    await queues.add(trainQueueFor(mode), trainJobId, trainPayload(record, mode));
+    watch.readded = true;
+    log.warn({ experimentId, trainJobId }, 'the train job was missing from Redis (removed by hand, by retention, or by a failed route job): added it again');
+  };
+
   return {
     async submit(request) {
       experimentIdSchema.parse(request.experimentId);
@@ -180,7 +251,12 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
       }
       const presence = await readPresence(redis, prefix);
       const route = chooseMode(request.mode, presence.live);
-      const fields: Record<string, string> = { mode: route.mode, modeReason: route.reason, model: config.models[route.mode].model };
+      const fields: Record<string, string> = {
+        mode: route.mode,
+        modeReason: route.reason,
+        model: config.models[route.mode].model,
+        submittedAt: new Date(now()).toISOString(),
+      };
       if (request.kind === 'experiment') {
         await mkdir(config.paths.state, { recursive: true });
         const dataset = await prepareDataset(request);
@@ -193,9 +269,12 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
     },
 
     async wait(experimentId, { signal, onProgress } = {}) {
+      const watch = { started: now(), missing: 0, readded: false };
       for (;;) {
         signal?.throwIfAborted();
-        const done = await step(experimentId, onProgress);
+        // Raced with the signal: through a Redis outage a look blocks until Redis is back, and a planner told to
+        // stop (or that lost its lease) must not block with it.
+        const done = await untilAborted(step(experimentId, onProgress, watch), signal);
         if (done) return done;
         await sleep(pollMs, signal);
       }
@@ -223,6 +302,24 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
 
 function failedTraining(message: string): TrainingSummary {
   return emptyTraining('crashed', message, { machine: 'unknown', datasetSha256: null });
+}
+
+function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

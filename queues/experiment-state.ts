@@ -41,6 +41,8 @@ export const experimentRecordSchema = z.object({
     .optional(),
   adapterSha256: z.string().optional(),
   result: z.string().optional(),
+  /** When the planner submitted it: the start of the wait's overall deadline, across planner restarts. */
+  submittedAt: z.string().optional(),
   updatedAt: z.string(),
 });
 export type ExperimentRecord = z.infer<typeof experimentRecordSchema>;

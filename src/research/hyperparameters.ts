@@ -128,13 +128,52 @@ export function describeValueIssues(issues: readonly z.core.$ZodIssue[]): string
   });
 }
 
-/** Validates values for the planner (src/planner/proposal.ts's ValuesValidator shape). */
+/**
+ * A line shaped like a git trailer (`Signed-off-by: x`, `Autoresearch-Experiment: id`): a hyphenated token, a
+ * colon, a value. The ledger's own trailer closes every experiment commit message, so a hypothesis may not
+ * carry one; a plain `Expected: ...` line (no hyphen) is prose and stays allowed.
+ */
+export const TRAILER_LINE = /^[ \t]*[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+[ \t]*:/m;
+
+/**
+ * The first reason `text` cannot travel through git, results.tsv, YAML and Python unchanged, or null when it can:
+ * well-formed UTF-16 (no lone surrogate, which Python cannot encode), and no control character other than
+ * a line break (LF or CR LF) and tab (a NUL cannot go into a git argument; the rest would be invisible).
+ */
+export function textProblem(text: string): string | null {
+  // With the u flag a surrogate pair is one code point, so \p{Cs} matches only a lone half.
+  if (/\p{Cs}/u.test(text)) return 'contains a lone surrogate (ill-formed Unicode); send well-formed text';
+  const control = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u.exec(text.replace(/\r\n/g, '\n'));
+  if (control) return `contains the control character U+${control[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}; only newlines and tabs are allowed`;
+  return null;
+}
+
+/** A hypothesis as the loop accepts it from a planner or a work tree: clean text, no trailer-shaped line. */
+export const hypothesisTextSchema = z.string({ error: 'expected a string' }).superRefine((s, ctx) => {
+  const problem = textProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  const trailer = TRAILER_LINE.exec(s);
+  if (trailer) {
+    ctx.addIssue({ code: 'custom', message: `the line "${trailer[0].trim()} ..." looks like a git trailer; rephrase it (for example without the hyphen or the colon)` });
+  }
+});
+
+/**
+ * Validates values for the planner (src/planner/proposal.ts's ValuesValidator shape): the ranges, and a
+ * hypothesis that is clean text (hypothesisTextSchema).
+ */
 export function validateValues(
   values: unknown,
   agentIds?: readonly string[],
 ): { success: true; data: HyperParameters } | { success: false; issues: string[] } {
   const parsed = hyperParametersSchema(agentIds).safeParse(values);
-  return parsed.success ? { success: true, data: parsed.data } : { success: false, issues: describeValueIssues(parsed.error.issues) };
+  const issues = parsed.success ? [] : describeValueIssues(parsed.error.issues);
+  const hypothesis = (values as Record<string, unknown> | null)?.[HYPOTHESIS];
+  if (typeof hypothesis === 'string') {
+    const text = hypothesisTextSchema.safeParse(hypothesis);
+    if (!text.success) issues.push(...text.error.issues.map((i) => `${HYPOTHESIS}: ${i.message}`));
+  }
+  return parsed.success && issues.length === 0 ? { success: true, data: parsed.data } : { success: false, issues };
 }
 
 /** The baseline of every parameter, with a weight of the baseline for each agent. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { TRAILER_LINE, textProblem } from './hyperparameters.js';
 
 /**
  * The git side of the research loop. Experiments live on a dedicated branch; each is one commit touching only
@@ -19,13 +20,31 @@ export class DirtyTreeError extends Error {
   readonly exitCode = 1;
   constructor(
     readonly repo: string,
-    readonly files: string[],
+    readonly files: DirtyFile[],
   ) {
     super(
-      `the work tree of ${repo} has uncommitted changes in ${files.join(', ')}; commit or discard them first ` +
-        `(a revert resets tracked files, so the loop never starts on a dirty tree)`,
+      `the work tree of ${repo} has uncommitted changes in ${files.map(describeDirty).join(', ')}; commit them ` +
+        `(git commit) or discard them (git restore --staged --worktree -- <file>) first. Nothing was changed: a revert ` +
+        `resets tracked files, and a hand edit of ${TRAIN_PY} would be folded into the next experiment's commit`,
     );
   }
+}
+
+/** A tracked file that differs from HEAD, and where: in the index (staged), the work tree (unstaged), or both. */
+export interface DirtyFile {
+  path: string;
+  staged: boolean;
+  unstaged: boolean;
+}
+
+export function describeDirty(f: DirtyFile): string {
+  return `${f.path} (${f.staged && f.unstaged ? 'staged and unstaged' : f.staged ? 'staged' : 'unstaged'})`;
+}
+
+/** Refused before anything is written: text that git cannot carry, or a line that would read as our trailer. */
+export class LedgerInputError extends Error {
+  override readonly name = 'LedgerInputError';
+  readonly exitCode = 1;
 }
 
 export interface ExperimentCommit {
@@ -62,18 +81,23 @@ export class GitLedger {
     return new GitLedger(top, branch, git);
   }
 
-  /** Tracked files with changes (staged or not), excluding `allow` (repo-relative paths). */
-  async dirtyFiles(allow: readonly string[] = []): Promise<string[]> {
-    const out = await this.git.raw(['status', '--porcelain=v1', '--untracked-files=no']);
-    return out
-      .split('\n')
-      .filter((l) => l.length > 3)
-      .map((l) => l.slice(3).replace(/^.* -> /, ''))
-      .filter((f) => !allow.includes(f));
+  /** Tracked files that differ from HEAD, staged or not (untracked files survive a reset and are ignored). */
+  async dirtyFiles(): Promise<DirtyFile[]> {
+    // -z: paths verbatim (no quoting of spaces or unicode); a rename's entry is followed by its source path.
+    const fields = (await this.git.raw(['status', '--porcelain=v1', '-z', '--untracked-files=no'])).split('\0');
+    const files: DirtyFile[] = [];
+    for (let i = 0; i < fields.length; i += 1) {
+      const entry = fields[i]!;
+      if (entry.length < 4) continue;
+      const [x, y] = [entry[0]!, entry[1]!];
+      files.push({ path: entry.slice(3), staged: x !== ' ', unstaged: y !== ' ' });
+      if (x === 'R' || x === 'C') i += 1;
+    }
+    return files;
   }
 
-  async ensureClean(allow: readonly string[] = []): Promise<void> {
-    const files = await this.dirtyFiles(allow);
+  async ensureClean(): Promise<void> {
+    const files = await this.dirtyFiles();
     if (files.length > 0) throw new DirtyTreeError(this.repo, files);
   }
 
@@ -102,35 +126,82 @@ export class GitLedger {
 
   /**
    * Writes `source` to train.py and commits it as experiment `id` (an empty commit when the section is
-   * unchanged, so every experiment has its commit and its ref). Only train.py may differ from HEAD.
+   * unchanged, so every experiment has its commit and its ref). The tree must be clean, train.py included.
+   *
+   * The commit is built with commit-tree and published in two steps: first the experiment ref, then the
+   * branch (compare-and-swap from the parent). So whenever HEAD is an experiment commit its ref exists, and
+   * a failure at any step puts train.py and the index back as HEAD has them.
    */
   async commitExperiment(id: string, hypothesis: string, summary: string, source: string): Promise<ExperimentCommit> {
-    await this.ensureClean([TRAIN_PY]);
-    const parent = await this.head();
-    writeFileAtomic(join(this.repo, TRAIN_PY), source);
-    await this.git.raw(['add', '--', TRAIN_PY]);
-    const staged = (await this.git.raw(['diff', '--cached', '--name-only'])).split('\n').filter(Boolean);
-    if (staged.some((f) => f !== TRAIN_PY)) {
-      throw new Error(`refusing to commit experiment ${id}: files other than ${TRAIN_PY} are staged (${staged.join(', ')})`);
+    for (const [what, text] of [['hypothesis', hypothesis], ['summary', summary]] as const) {
+      const problem = textProblem(text);
+      if (problem) throw new LedgerInputError(`refusing to commit experiment ${id}: its ${what} ${problem}`);
     }
+    const trailer = TRAILER_LINE.exec(hypothesis);
+    if (trailer) throw new LedgerInputError(`refusing to commit experiment ${id}: its hypothesis has the trailer-shaped line "${trailer[0].trim()}"`);
+    await this.ensureClean();
+    const parent = await this.head();
     const firstLine = hypothesis.split(/\r?\n/)[0]!.replace(/\s+/g, ' ').trim();
     const subject = `experiment ${id}: ${firstLine.length > 60 ? `${firstLine.slice(0, 57)}...` : firstLine}`;
     const message = `${subject}\n\n${hypothesis}\n\n${summary}\n\n${EXPERIMENT_TRAILER}: ${id}\n`;
-    // An argument vector, never a shell: quotes, tabs and newlines in the hypothesis reach git verbatim.
-    await this.git.raw(['commit', '--allow-empty', '--no-verify', '--cleanup=verbatim', '-m', message]);
-    const commit = await this.head();
-    await this.git.raw(['update-ref', `${EXPERIMENT_REF_PREFIX}${id}`, commit]);
+    const ref = `${EXPERIMENT_REF_PREFIX}${id}`;
+    let refCreated = false;
+    let commit = '';
+    try {
+      writeFileAtomic(join(this.repo, TRAIN_PY), source);
+      await this.git.raw(['add', '--', TRAIN_PY]);
+      const tree = (await this.git.raw(['write-tree'])).trim();
+      // An argument vector, never a shell: quotes, tabs and newlines in the hypothesis reach git verbatim.
+      commit = (await this.git.raw(['commit-tree', tree, '-p', parent, '-m', message])).trim();
+      await this.git.raw(['update-ref', '-m', `autoresearch: experiment ${id}`, ref, commit, NO_REF]);
+      refCreated = true;
+      await this.git.raw(['update-ref', '-m', `autoresearch: experiment ${id}`, 'HEAD', commit, parent]);
+    } catch (error) {
+      if (refCreated) await this.git.raw(['update-ref', '-d', ref, commit]).catch(() => undefined);
+      await this.git.raw(['checkout', 'HEAD', '--', TRAIN_PY]).catch(() => undefined);
+      throw new Error(`could not commit experiment ${id}: ${(error as Error).message.trim()}; ${TRAIN_PY} and the index are back at HEAD ${parent.slice(0, 12)}`);
+    }
     return { experimentId: id, commit, parent };
   }
 
-  /** The experiment id of HEAD's commit, when HEAD is an experiment commit. */
+  /** HEAD as an experiment commit: the experiment ref that points at it (never the message text), or null. */
   async headExperiment(): Promise<ExperimentCommit | null> {
     const commit = await this.head();
-    const body = await this.git.raw(['log', '-1', '--format=%B', commit]);
-    const id = new RegExp(`^${EXPERIMENT_TRAILER}: ([A-Za-z0-9_-]+)\\s*$`, 'm').exec(body)?.[1];
-    if (!id) return null;
+    const refs = (await this.git.raw(['for-each-ref', '--points-at', commit, '--format=%(refname)', EXPERIMENT_REF_PREFIX]))
+      .split('\n')
+      .filter(Boolean);
+    if (refs.length === 0) return null;
+    const parent = (await this.git.raw(['rev-parse', `${commit}^`])).trim();
+    return { experimentId: refs[0]!.slice(EXPERIMENT_REF_PREFIX.length), commit, parent };
+  }
+
+  /**
+   * A HEAD commit that carries our trailer in its trailer block (git's own parser: the message's last paragraph,
+   * where a hypothesis never is) but has no experiment ref: what a planner of an earlier version left when it
+   * died between `git commit` and `update-ref`. Creates the missing ref, so the commit stays reachable after
+   * the revert, and returns the experiment; null when there is nothing to repair.
+   */
+  async repairHeadRef(): Promise<ExperimentCommit | null> {
+    if (await this.headExperiment()) return null;
+    const commit = await this.head();
+    const ids = (await this.git.raw(['log', '-1', `--format=%(trailers:key=${EXPERIMENT_TRAILER},valueonly,separator=%x00)`, commit]))
+      .split('\0')
+      .map((v) => v.trim())
+      .filter(Boolean);
+    const id = ids.at(-1);
+    if (!id || !/^[A-Za-z0-9_-]+$/.test(id) || (await this.experimentRef(id))) return null;
+    await this.git.raw(['update-ref', '-m', `autoresearch: ref of experiment ${id} restored`, `${EXPERIMENT_REF_PREFIX}${id}`, commit, NO_REF]);
     const parent = (await this.git.raw(['rev-parse', `${commit}^`])).trim();
     return { experimentId: id, commit, parent };
+  }
+
+  /** The full id of a commit named by a (possibly abbreviated) id or ref; null when there is none. */
+  private async resolve(name: string): Promise<string | null> {
+    try {
+      return (await this.git.raw(['rev-parse', '--verify', '--quiet', `${name}^{commit}`])).trim() || null;
+    } catch {
+      return null;
+    }
   }
 
   async experimentRef(id: string): Promise<string | null> {
@@ -142,14 +213,20 @@ export class GitLedger {
   }
 
   /**
-   * Undoes experiment `id`: when the branch is at its commit, reset to its parent. Idempotent: a second call, or
-   * a call after a restart that already reset, changes nothing. The experiment ref keeps the commit reachable.
+   * Undoes experiment `id` whose commit is `commit` (its ref when null): when HEAD is that very commit, reset
+   * to its parent. Decided by commit ids only, so no message text can stop or redirect it. Idempotent: a
+   * second call, or a call after a restart that already reset, changes nothing. The ref keeps the commit.
    */
-  async revert(id: string): Promise<boolean> {
-    const head = await this.headExperiment();
-    if (!head || head.experimentId !== id) return false;
+  async revert(id: string, commit: string | null): Promise<boolean> {
+    const named = commit ?? (await this.experimentRef(id));
+    const target = named ? await this.resolve(named) : null;
+    if (!target || (await this.head()) !== target) return false;
     await this.ensureClean();
-    await this.git.raw(['reset', '--hard', head.parent]);
+    const parent = (await this.git.raw(['rev-parse', `${target}^`])).trim();
+    await this.git.raw(['reset', '--hard', parent]);
     return true;
   }
 }
+
+/** update-ref's "this ref must not exist yet" (an empty old value works for SHA-1 and SHA-256 repositories). */
+const NO_REF = '';

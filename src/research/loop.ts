@@ -5,10 +5,12 @@ import { describeChanges } from '../planner/proposal.js';
 import { PlannerFatalError, type ParamSpec, type Planner } from '../planner/types.js';
 import type { ExperimentExecution, ExperimentProgress, ExperimentRequest, Mode, RequestedMode, SectionValues, TrainingSummary } from './executor.js';
 import { trainingSummarySchema } from './executor.js';
-import { PlannerLease } from './lease.js';
-import { TRAIN_PY } from './ledger.js';
+import { hypothesisTextSchema } from './hyperparameters.js';
+import { LEASE_LOST_EXIT_CODE, LeaseLostError, PlannerLease } from './lease.js';
+import { TRAIN_PY, type ExperimentCommit } from './ledger.js';
 import { judge, loadChampion, record, recordWithoutExecution, type Recorder } from './outcome.js';
-import { readResults } from './results-file.js';
+import { checkResultsColumns, readResults } from './results-file.js';
+import { SectionError } from './section.js';
 import type { ResultRow } from './results-format.js';
 import { experimentId, fitsBefore, worstCaseSeconds, type ModeBudgets } from './schedule.js';
 
@@ -46,6 +48,39 @@ export interface RunSummary {
   stoppedBecause: string;
   /** An experiment left running when the run was interrupted; the next run resumes waiting for it. */
   abandoned: string | null;
+  /** The run stopped because this planner lost its lease (`run` exits with LEASE_LOST_EXIT_CODE). */
+  leaseLost: boolean;
+}
+
+/**
+ * The exit code of `run` and `experiment` (docs/operations.md lists them all): 0 when the run ended on its
+ * own terms, LEASE_LOST_EXIT_CODE (75) when the planner lease was lost, 130 when a signal interrupted it.
+ */
+export function runExitCode(summary: Pick<RunSummary, 'abandoned' | 'leaseLost'>): number {
+  if (summary.leaseLost) return LEASE_LOST_EXIT_CODE;
+  return summary.abandoned ? 130 : 0;
+}
+
+/** Why a signal fired, for the summary and the log: "interrupted by SIGINT", "the planner lease ... was lost". */
+function abortReason(signal: AbortSignal): string {
+  return String((signal.reason as Error | undefined)?.message ?? signal.reason);
+}
+
+/**
+ * The lease, the fence every write checks, and the up-front checks both `run` and `experiment` make before
+ * anything is planned or committed: results.tsv has this council's columns, and no tracked file (train.py
+ * included) has uncommitted changes, which a commit would fold in or a revert would wipe.
+ */
+async function begin(deps: LoopDeps, signal: AbortSignal): Promise<{ deps: LoopDeps; lease: PlannerLease; signal: AbortSignal }> {
+  checkResultsColumns(deps.resultsPath, deps.agents);
+  const lease = await PlannerLease.acquire(deps.redis, `${deps.redisPrefix}:planner:lease`, deps.leaseTtlMs, deps.log);
+  try {
+    await deps.ledger.ensureClean();
+  } catch (error) {
+    await lease.release().catch(() => undefined);
+    throw error;
+  }
+  return { deps: { ...deps, fence: () => lease.assertHeld() }, lease, signal: AbortSignal.any([signal, lease.lost]) };
 }
 
 /**
@@ -53,21 +88,20 @@ export interface RunSummary {
  * commit, execute, judge and record experiments until the experiment budget, the deadline, the planner or a
  * signal ends it. Holds the planner lease throughout.
  */
-export async function runLoop(deps: LoopDeps, options: RunOptions): Promise<RunSummary> {
-  const lease = await PlannerLease.acquire(deps.redis, `${deps.redisPrefix}:planner:lease`, deps.leaseTtlMs);
-  const signal = AbortSignal.any([options.signal, lease.lost]);
+export async function runLoop(plain: LoopDeps, options: RunOptions): Promise<RunSummary> {
+  const { deps, lease, signal } = await begin(plain, options.signal);
   const rows: ResultRow[] = [];
-  const done = (stoppedBecause: string, abandoned: string | null = null): RunSummary => ({ rows, stoppedBecause, abandoned });
+  const done = (stoppedBecause: string, abandoned: string | null = null): RunSummary => ({ rows, stoppedBecause, abandoned, leaseLost: lease.lost.aborted });
   try {
     await deps.ledger.ensureBranch();
     const resumed = await reconcile(deps, signal);
     rows.push(...resumed.rows);
-    if (resumed.abandoned) return done('interrupted while resuming', resumed.abandoned);
+    if (resumed.abandoned) return done(`interrupted while resuming (${abortReason(signal)})`, resumed.abandoned);
     // What a previous run left is its own: tonight's budget counts only experiments this run starts.
     let experiments = 0;
 
     while (experiments < options.maxExperiments) {
-      if (signal.aborted) return done(`interrupted (${String((signal.reason as Error)?.message ?? signal.reason)})`);
+      if (signal.aborted) return done(`interrupted (${abortReason(signal)})`);
       const { mode, reason } = await deps.resolveMode(options.mode);
       const model = deps.models[mode];
 
@@ -75,7 +109,7 @@ export async function runLoop(deps: LoopDeps, options: RunOptions): Promise<RunS
         if (!fitsBefore(deps.now(), options.deadline, deps.evalAllowanceSeconds)) return done('no time left for a baseline before the deadline');
         deps.log.info({ mode, model, reason }, `no champion for ${mode} mode: recording a baseline first`);
         const base = await runBaseline(deps, mode, signal);
-        if (base.abandoned) return done('interrupted during the baseline', base.abandoned);
+        if (base.abandoned) return done(`interrupted during the baseline (${abortReason(signal)})`, base.abandoned);
         rows.push(base.row!);
         if (base.row!.result !== 'base') return done(`the baseline of ${mode} mode failed: ${base.row!.reasons.join('; ')}`);
         continue;
@@ -93,11 +127,15 @@ export async function runLoop(deps: LoopDeps, options: RunOptions): Promise<RunS
       }
       const step = await planAndRun(deps, requested, requested === 'auto' ? mode : (requested as Mode), signal);
       if (step.kind === 'stop') return done(step.reason);
-      if (step.abandoned) return done('interrupted', step.abandoned);
+      if (step.abandoned) return done(`interrupted (${abortReason(signal)})`, step.abandoned);
       rows.push(...step.rows);
       experiments += 1;
     }
     return done(`reached ${options.maxExperiments} experiments`);
+  } catch (error) {
+    // The fence refused a write: nothing more may be written by this planner, and the summary says why.
+    if (error instanceof LeaseLostError) return done(error.message);
+    throw error;
   } finally {
     await lease.release().catch(() => undefined);
   }
@@ -116,10 +154,18 @@ async function reconcile(deps: LoopDeps, signal: AbortSignal): Promise<{ rows: R
     if (!execution) return { rows, abandoned: request.experimentId };
     rows.push(await decide(deps, request, execution));
   }
-  const head = await deps.ledger.headExperiment();
-  const decided = readResults(deps.resultsPath).rows;
-  if (head && !decided.some((r) => r.experimentId === head.experimentId)) {
+  await deps.fence?.();
+  const repaired = await deps.ledger.repairHeadRef();
+  if (repaired) {
+    deps.log.warn(
+      { experimentId: repaired.experimentId, commit: repaired.commit, ref: `refs/autoresearch/experiments/${repaired.experimentId}` },
+      'HEAD is an experiment commit without its ref (a planner died between commit and update-ref): created the ref, so the commit stays reachable after the revert',
+    );
+  }
+  const head = await undecidedHead(deps);
+  if (head) {
     const values = safeRead(deps, await deps.ledger.trainPyAt(head.commit));
+    const reason = 'committed but never decided (the planner stopped before submitting or lost the experiment); reverted on restart';
     rows.push(
       await recordWithoutExecution(deps, {
         experimentId: head.experimentId,
@@ -127,22 +173,35 @@ async function reconcile(deps: LoopDeps, signal: AbortSignal): Promise<{ rows: R
         commit: head.commit,
         hypothesis: typeof values?.EXPERIMENT_HYPOTHESIS === 'string' ? values.EXPERIMENT_HYPOTHESIS : '',
         parameters: values,
-        reasons: ['committed but never decided (the planner stopped before submitting or lost the experiment); reverted on restart'],
+        reasons: [reason],
       }),
     );
+    deps.log.warn({ experimentId: head.experimentId, commit: head.commit, revertedTo: head.parent, results: deps.resultsPath }, `recorded a crash row for ${head.experimentId}: ${reason}`);
   }
   return { rows, abandoned: null };
 }
 
+/** HEAD when it is an experiment commit with no results.tsv row (and none in flight): committed, never decided. */
+async function undecidedHead(deps: Pick<LoopDeps, 'ledger' | 'resultsPath'>): Promise<ExperimentCommit | null> {
+  const head = await deps.ledger.headExperiment();
+  if (!head || readResults(deps.resultsPath).rows.some((r) => r.experimentId === head.experimentId)) return null;
+  return head;
+}
+
 async function runBaseline(deps: LoopDeps, mode: Mode, signal: AbortSignal, championAdapterSha256: string | null = null): Promise<{ row: ResultRow | null; abandoned: string | null }> {
   const request = await baselineRequest(deps, mode, championAdapterSha256);
+  await deps.fence?.();
   await deps.executor.submit(request);
   const execution = await waitFor(deps, request.experimentId, signal);
   if (!execution) return { row: null, abandoned: request.experimentId };
   return { row: await decide(deps, request, execution), abandoned: null };
 }
 
-/** A baseline of the section at HEAD: the bare base model, or the given champion adapter. */
+/**
+ * A baseline of the champion's section: the bare base model, or the given champion adapter. That section is
+ * HEAD's, unless HEAD is an experiment still undecided (in flight, or left by a crash): then it is the
+ * experiment's parent, so the baseline never carries a trial's parameters and hypothesis.
+ */
 export async function baselineRequest(
   deps: Pick<LoopDeps, 'resultsPath' | 'executor' | 'ledger' | 'section' | 'now'>,
   mode: Mode,
@@ -151,61 +210,82 @@ export async function baselineRequest(
   const rows = readResults(deps.resultsPath).rows;
   const pendingIds = new Set((await deps.executor.pending()).map((p) => p.experimentId));
   const id = experimentId('baseline', deps.now(), (x) => rows.some((r) => r.experimentId === x) || pendingIds.has(x), mode);
+  const commit = (await undecidedHead(deps))?.parent ?? (await deps.ledger.head());
   return {
     experimentId: id,
     kind: 'baseline',
     mode,
-    commit: await deps.ledger.head(),
-    values: deps.section.read(await deps.ledger.trainPyAt('HEAD')),
+    commit,
+    values: sectionAt(deps, await deps.ledger.trainPyAt(commit), commit),
     championAdapterSha256,
   };
 }
 
+/** The section of `commit`'s train.py; a SectionError names the file, the commit and the bad value. */
+function sectionAt(deps: Pick<LoopDeps, 'section' | 'ledger'>, source: string, commit: string): SectionValues {
+  try {
+    return deps.section.read(source);
+  } catch (error) {
+    if (error instanceof SectionError) throw new SectionError(`${deps.ledger.repo}/${TRAIN_PY} at ${commit.slice(0, 12)}: ${error.message}`);
+    throw error;
+  }
+}
+
 /**
- * One experiment without a planner (`autoresearch experiment`): the section as it stands in the work tree
- * (edited by hand or not) is committed and run, or with `baseline` the champion is evaluated again.
+ * One experiment without a planner (`autoresearch experiment`): the section committed at HEAD (commit a hand
+ * edit first: a dirty tree is refused) is committed again as an experiment and run, or with `baseline` the
+ * champion is evaluated again.
  */
 export async function runSingle(
-  deps: LoopDeps,
+  plain: LoopDeps,
   options: { mode: RequestedMode; baseline: boolean; skipPrepare: boolean; signal: AbortSignal },
 ): Promise<RunSummary> {
-  const lease = await PlannerLease.acquire(deps.redis, `${deps.redisPrefix}:planner:lease`, deps.leaseTtlMs);
-  const signal = AbortSignal.any([options.signal, lease.lost]);
+  const { deps, lease, signal } = await begin(plain, options.signal);
   const rows: ResultRow[] = [];
+  const done = (stoppedBecause: string, abandoned: string | null = null): RunSummary => ({ rows, stoppedBecause, abandoned, leaseLost: lease.lost.aborted });
   try {
-    await deps.ledger.ensureClean([TRAIN_PY]);
     const resumed = await reconcile(deps, signal);
     rows.push(...resumed.rows);
-    if (resumed.abandoned) return { rows, stoppedBecause: 'interrupted while resuming', abandoned: resumed.abandoned };
+    if (resumed.abandoned) return done(`interrupted while resuming (${abortReason(signal)})`, resumed.abandoned);
     const { mode } = await deps.resolveMode(options.mode);
     const champion = loadChampion(deps, mode, deps.models[mode]);
     if (options.baseline || !champion) {
       const base = await runBaseline(deps, mode, signal, options.baseline ? (champion?.row.adapterSha256 ?? null) : null);
-      if (base.abandoned) return { rows, stoppedBecause: 'interrupted', abandoned: base.abandoned };
+      if (base.abandoned) return done(`interrupted (${abortReason(signal)})`, base.abandoned);
       rows.push(base.row!);
-      if (options.baseline || base.row!.result !== 'base') return { rows, stoppedBecause: 'baseline recorded', abandoned: null };
+      if (options.baseline || base.row!.result !== 'base') return done('baseline recorded');
     }
     const history = readResults(deps.resultsPath).rows;
     const id = experimentId('experiment', deps.now(), (x) => history.some((r) => r.experimentId === x));
-    const source = deps.ledger.readTrainPy();
-    const values = deps.section.read(source);
+    const head = await deps.ledger.head();
+    const source = await deps.ledger.trainPyAt(head);
+    const values = sectionAt(deps, source, head);
     const hypothesis = typeof values.EXPERIMENT_HYPOTHESIS === 'string' ? values.EXPERIMENT_HYPOTHESIS : '';
-    const before = deps.section.read(await deps.ledger.trainPyAt('HEAD'));
+    const text = hypothesisTextSchema.safeParse(hypothesis);
+    if (!text.success) throw new SectionError(`${deps.ledger.repo}/${TRAIN_PY} at ${head.slice(0, 12)}: EXPERIMENT_HYPOTHESIS: ${text.error.issues.map((i) => i.message).join('; ')}`);
+    // What this tries, relative to the champion it will be judged against (the hand edit committed since).
+    const championCommit = loadChampion(deps, mode, deps.models[mode])?.row.commit ?? null;
+    const before = championCommit ? safeRead(deps, await deps.ledger.trainPyAt(championCommit).catch(() => '')) : null;
     const changed = Object.fromEntries(
-      Object.entries(values).filter(([k, v]) => k !== 'EXPERIMENT_HYPOTHESIS' && JSON.stringify(v) !== JSON.stringify(before[k])),
+      Object.entries(values).filter(([k, v]) => k !== 'EXPERIMENT_HYPOTHESIS' && before !== null && JSON.stringify(v) !== JSON.stringify(before[k])),
     ) as SectionValues;
-    const commit = await deps.ledger.commitExperiment(id, hypothesis, `Changes: ${describeChanges(before, changed) || 'none (the section as committed)'}\nPlanner: none (autoresearch experiment)`, source);
+    await deps.fence?.();
+    const summary = `Changes: ${(before && describeChanges(before, changed)) || `none against the champion (the section as committed at ${head.slice(0, 12)})`}\nPlanner: none (autoresearch experiment)`;
+    const commit = await deps.ledger.commitExperiment(id, hypothesis, summary, source);
     const request: ExperimentRequest = { experimentId: id, kind: 'experiment', mode: options.mode, commit: commit.commit, values, skipPrepare: options.skipPrepare };
     await deps.executor.submit(request);
     const execution = await waitFor(deps, id, signal);
-    if (!execution) return { rows, stoppedBecause: 'interrupted', abandoned: id };
+    if (!execution) return done(`interrupted (${abortReason(signal)})`, id);
     if (!loadChampion(deps, execution.mode, execution.model) && execution.eval) {
       const base = await runBaseline(deps, execution.mode, signal);
-      if (base.abandoned) return { rows, stoppedBecause: 'interrupted', abandoned: base.abandoned };
+      if (base.abandoned) return done(`interrupted (${abortReason(signal)})`, base.abandoned);
       rows.push(base.row!);
     }
     rows.push(await decide(deps, request, execution, changed));
-    return { rows, stoppedBecause: 'experiment decided', abandoned: null };
+    return done('experiment decided');
+  } catch (error) {
+    if (error instanceof LeaseLostError) return done(error.message);
+    throw error;
   } finally {
     await lease.release().catch(() => undefined);
   }
@@ -220,7 +300,7 @@ export type PlanStep =
   | { kind: 'stop'; reason: string }
   | { kind: 'interrupted' };
 
-export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'specs' | 'agents' | 'ledger' | 'log' | 'models' | 'resultsPath' | 'memoryEventsDir' | 'artifacts' | 'now'>;
+export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'specs' | 'agents' | 'ledger' | 'log' | 'models' | 'resultsPath' | 'memoryEventsDir' | 'artifacts' | 'now' | 'fence'>;
 
 /**
  * Asks the planner for experiment `id`, then either commits the proposed section (and nothing else) to git,
@@ -228,8 +308,10 @@ export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'specs' | 'agents'
  */
 export async function planExperiment(deps: PlanDeps, id: string, requested: RequestedMode, expectedMode: Mode, signal: AbortSignal): Promise<PlanStep> {
   const history = readResults(deps.resultsPath).rows;
-  const source = deps.ledger.readTrainPy();
-  const current = deps.section.read(source);
+  // HEAD, never the work tree: what the planner builds on is what was committed (and evaluated or reverted).
+  const head = await deps.ledger.head();
+  const source = await deps.ledger.trainPyAt(head);
+  const current = sectionAt(deps, source, head);
   const champion = loadChampion(deps, expectedMode, deps.models[expectedMode]);
   let outcome;
   try {
@@ -263,8 +345,22 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
     return { kind: 'invalid', row };
   }
   const { proposal } = outcome;
+  // Every planner's hypothesis passes the same boundary, whatever the planner checked itself.
+  const text = hypothesisTextSchema.safeParse(proposal.hypothesis);
+  if (!text.success) {
+    const row = await recordWithoutExecution(deps, {
+      experimentId: id,
+      result: 'invalid',
+      commit: null,
+      hypothesis: proposal.hypothesis.replace(/[^\n\t\P{Cc}]|\p{Cs}/gu, '\uFFFD'),
+      parameters: null,
+      reasons: [`the planner's hypothesis was refused: ${text.error.issues.map((i) => i.message).join('; ')}`],
+    });
+    return { kind: 'invalid', row };
+  }
   const values: SectionValues = { ...proposal.values, EXPERIMENT_HYPOTHESIS: proposal.hypothesis };
   const changes = describeChanges(current, proposal.changes);
+  await deps.fence?.();
   const commit = await deps.ledger.commitExperiment(
     id,
     proposal.hypothesis,
@@ -324,7 +420,7 @@ async function waitFor(deps: LoopDeps, id: string, signal: AbortSignal): Promise
     return await deps.executor.wait(id, { signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) });
   } catch (error) {
     if (signal.aborted) {
-      deps.log.warn({ experimentId: id }, 'stopped waiting; the experiment stays in flight and the next `autoresearch run` resumes it');
+      deps.log.warn({ experimentId: id, why: abortReason(signal) }, 'stopped waiting; the experiment stays in flight and the next `autoresearch run` resumes it');
       return null;
     }
     throw error;

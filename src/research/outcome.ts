@@ -21,6 +21,8 @@ export interface Recorder {
   executor: ExperimentExecutor;
   log: Logger;
   now: () => Date;
+  /** Rejects when this planner no longer holds the planner lease: checked before every write. */
+  fence?: () => Promise<void>;
 }
 
 export interface ChampionScores {
@@ -83,12 +85,16 @@ export async function record(rec: Recorder, request: ExperimentRequest, executio
   const id = request.experimentId;
   const existing = readResults(rec.resultsPath).rows.find((r) => r.experimentId === id);
   if (existing) {
-    if (existing.result !== 'keep' && existing.result !== 'base') await rec.ledger.revert(id);
+    if (existing.result !== 'keep' && existing.result !== 'base') {
+      await rec.fence?.();
+      await rec.ledger.revert(id, existing.commit);
+    }
     await rec.executor.settle(id);
     return existing;
   }
+  await rec.fence?.();
   const archived = archiveExperiment(rec.artifacts, execution);
-  if (verdict.result !== 'keep' && request.kind === 'experiment') await rec.ledger.revert(id);
+  if (verdict.result !== 'keep' && request.kind === 'experiment') await rec.ledger.revert(id, request.commit);
   if (verdict.result === 'keep' && archived.adapterDir) promoteAdapter(rec.artifacts, archived.adapterDir, id);
   const ev = execution.eval;
   const row: ResultRow = {
@@ -116,6 +122,7 @@ export async function record(rec: Recorder, request: ExperimentRequest, executio
     proposer: null,
   };
   writeEvent(rec, row, extra.changes, verdict);
+  await rec.fence?.();
   appendResult(rec.resultsPath, row, rec.agents);
   await rec.executor.settle(id);
   const pruned = pruneAdapters(rec.artifacts, readResults(rec.resultsPath).rows, rec.keepDiscardedAdapters);
@@ -125,7 +132,7 @@ export async function record(rec: Recorder, request: ExperimentRequest, executio
 
 /** A row for something that never produced an execution: an invalid proposal, or a commit found undecided. */
 export async function recordWithoutExecution(
-  rec: Pick<Recorder, 'resultsPath' | 'agents' | 'ledger' | 'memoryEventsDir' | 'now'>,
+  rec: Pick<Recorder, 'resultsPath' | 'agents' | 'ledger' | 'memoryEventsDir' | 'now' | 'fence'>,
   row: Pick<ResultRow, 'experimentId' | 'result' | 'commit' | 'hypothesis' | 'parameters' | 'reasons'> & { changes?: Record<string, unknown> | null },
 ): Promise<ResultRow> {
   const full: ResultRow = {
@@ -153,8 +160,10 @@ export async function recordWithoutExecution(
     reasons: row.reasons,
   };
   if (readResults(rec.resultsPath).rows.some((r) => r.experimentId === full.experimentId)) return full;
-  await rec.ledger.revert(full.experimentId);
+  await rec.fence?.();
+  await rec.ledger.revert(full.experimentId, full.commit);
   writeEvent(rec, full, row.changes ?? null, null);
+  await rec.fence?.();
   appendResult(rec.resultsPath, full, rec.agents);
   return full;
 }

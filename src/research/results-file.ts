@@ -88,3 +88,20 @@ export function upgradeLegacyHeader(path: string, agents: readonly string[]): bo
   writeFileAtomic(path, upgraded.join('\n'));
   return true;
 }
+
+/**
+ * Refuses, before anything runs, a results.tsv whose agent columns are not this council's: otherwise a night
+ * would train and evaluate, then fail at its first append. A missing or empty file is fine (it gets the header).
+ */
+export function checkResultsColumns(path: string, agents: readonly string[]): void {
+  if (!existsSync(path) || readFileSync(path, 'utf8').length === 0) return;
+  const found = readResults(path).agents;
+  if (found.join('\t') !== agents.join('\t')) throw new ResultsFileError(columnsMismatch(path, found, agents));
+}
+
+export function columnsMismatch(path: string, found: readonly string[], agents: readonly string[]): string {
+  return (
+    `${path} has the agent columns ${found.join(', ') || '(none)'} but the council has ${agents.join(', ')}; no row can be ` +
+    'appended to it. Point paths.results at a new file for this council, or restore the agents (and their order) it was written with'
+  );
+}

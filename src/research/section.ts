@@ -293,7 +293,16 @@ function toValues(raw: Map<string, PyValue>): Record<string, unknown> {
 
 function validated(values: unknown, agentIds: readonly string[] | undefined): HyperParameters {
   const parsed = hyperParametersSchema(agentIds).safeParse(values);
-  if (!parsed.success) throw new SectionError(describeValueIssues(parsed.error.issues).join('; '));
+  if (!parsed.success) {
+    // Each problem names the value found, so a hand edit can be fixed from the message alone.
+    const problems = describeValueIssues(parsed.error.issues).map((text, i) => {
+      const path = parsed.error.issues[i]!.path;
+      let found: unknown = values;
+      for (const k of path) found = found !== null && typeof found === 'object' ? (found as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
+      return found === undefined || path.length === 0 ? text : `${text}, got ${typeof found === 'string' ? JSON.stringify(found.slice(0, 60)) : JSON.stringify(found)}`;
+    });
+    throw new SectionError(problems.join('; '));
+  }
   return parsed.data;
 }
 

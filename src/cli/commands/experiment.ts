@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { showValue } from '../../planner/search-space.js';
-import { runSingle } from '../../research/loop.js';
-import { TRAIN_PY as REPO_TRAIN_PY } from '../../research/ledger.js';
+import { runExitCode, runSingle } from '../../research/loop.js';
+import { describeDirty } from '../../research/ledger.js';
 import { readResults } from '../../research/results-file.js';
 import { championRow } from '../../research/results-format.js';
 import { worstCaseSeconds } from '../../research/schedule.js';
@@ -34,21 +34,24 @@ export function experimentCommand(): Command {
       const summary = await runSingle(deps, { mode: opts.mode, baseline: Boolean(opts.baseline), skipPrepare: Boolean(opts.skipPrepare), signal: ctx.signal });
       const rows = summary.rows.map((r) => [r.experimentId, r.result, r.score?.toFixed(3) ?? '', r.mode ?? '', r.reasons.join(' | ').slice(0, 160)]);
       if (rows.length > 0) process.stdout.write(`${formatTable(['experiment', 'result', 'score', 'mode', 'reasons'], rows)}\n`);
+      ctx.log.info({ stoppedBecause: summary.stoppedBecause, abandoned: summary.abandoned, leaseLost: summary.leaseLost }, 'experiment stopped');
+      process.stdout.write(`stopped: ${summary.stoppedBecause}\n`);
       if (summary.abandoned) {
         process.stdout.write(`experiment ${summary.abandoned} is still in flight; the next \`autoresearch run\` or \`experiment\` resumes it\n`);
-        process.exitCode = 130;
       }
+      process.exitCode = runExitCode(summary);
     });
 }
 
 async function printPlan(config: ReturnType<typeof commandContext>['config'], deps: Awaited<ReturnType<typeof loopDeps>>, opts: { baseline?: boolean; skipPrepare?: boolean; mode: Mode }): Promise<void> {
   const { mode, reason } = await deps.resolveMode(opts.mode);
   const model = deps.models[mode];
-  const source = deps.ledger.readTrainPy();
+  // The section `experiment` would run: HEAD's (a hand edit must be committed first).
+  const source = await deps.ledger.trainPyAt('HEAD');
   const values = deps.section.read(source);
   const rows = readResults(deps.resultsPath).rows;
   const champion = championRow(rows, mode, model);
-  const dirty = await deps.ledger.dirtyFiles([REPO_TRAIN_PY]);
+  const dirty = (await deps.ledger.dirtyFiles()).map(describeDirty);
   // The data hash comes from prepare.py run into a throwaway folder, so the dry run leaves no dataset behind.
   const scratch = mkdtempSync(join(tmpdir(), 'autoresearch-dry-run-'));
   let dataHash: string;
@@ -66,7 +69,7 @@ async function printPlan(config: ReturnType<typeof commandContext>['config'], de
     `mode:        ${mode} (${reason}) on ${model}; budget ${budget.budgetSeconds} s + ${budget.graceSeconds} s grace, worst case ${Math.round(worstCaseSeconds('experiment', opts.mode, mode, deps.budgets, deps.pickupDeadlineMs, deps.evalAllowanceSeconds) / 60)} min with eval`,
     `champion:    ${champion ? `${champion.experimentId} (${champion.result}, score ${champion.score?.toFixed(3) ?? '?'})` : 'none'}`,
     `data hash:   ${dataHash}${opts.skipPrepare ? ' (--skip-prepare: reused if already prepared)' : ''}`,
-    `work tree:   ${dirty.length > 0 ? `REFUSED, uncommitted changes in ${dirty.join(', ')}` : 'clean apart from python/train.py'}`,
+    `work tree:   ${dirty.length > 0 ? `REFUSED, uncommitted changes in ${dirty.join(', ')}; commit a hand edit first` : 'clean'}`,
     `branch:      current (${config.paths.repo})`,
     '',
     formatTable(['parameter', 'value'], Object.entries(values).map(([k, v]) => [k, typeof v === 'string' ? v : showValue(v)])),

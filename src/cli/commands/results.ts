@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { readResults } from '../../research/results-file.js';
+import { loadCouncil } from '../../council/load.js';
+import { columnsMismatch, readResults } from '../../research/results-file.js';
 import { championRow, type ResultRow } from '../../research/results-format.js';
 import { loadConfig } from '../../config/load.js';
 import { color, formatTable, printJson } from '../output.js';
@@ -29,6 +30,8 @@ export function resultsCommand(): Command {
       const parsed = readResults(config.paths.results);
       const champions = championIds(parsed.rows);
       for (const c of parsed.corrupt) process.stderr.write(`${config.paths.results}:${c.line}: corrupt row skipped (${c.reason})\n`);
+      const mismatch = councilMismatch(config.council.dir, config.paths.results, parsed.agents);
+      if (mismatch) process.stderr.write(`warning: ${mismatch}\n`);
       if (options.json) {
         printJson({ file: config.paths.results, agents: parsed.agents, rows: parsed.rows.map((r) => ({ ...r, champion: champions.has(r.experimentId) })), corrupt: parsed.corrupt });
         return;
@@ -54,4 +57,16 @@ export function resultsCommand(): Command {
         `${formatTable(['  experiment_id', 'score', 'result', 'jailbreak', ...parsed.agents, 'mode', 'w/l', 'p', 'why', 'hypothesis'], rows)}\n`,
       );
     });
+}
+
+/** Why `run` would refuse this file, when its agent columns are not the council's; null when they match. */
+function councilMismatch(councilDir: string, path: string, found: readonly string[]): string | null {
+  if (found.length === 0) return null;
+  let agents: string[];
+  try {
+    agents = loadCouncil(councilDir).agents.map((a) => a.id);
+  } catch (error) {
+    return `could not load the council in ${councilDir} to check the columns: ${(error as Error).message}`;
+  }
+  return found.join('\t') === agents.join('\t') ? null : columnsMismatch(path, found, agents);
 }

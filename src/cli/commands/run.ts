@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
-import { runLoop } from '../../research/loop.js';
+import { runExitCode, runLoop } from '../../research/loop.js';
 import { deadlineOf } from '../../research/schedule.js';
 import { commandContext } from '../context.js';
 import { formatTable } from '../output.js';
@@ -39,10 +39,11 @@ export function runCommand(): Command {
         r.reasons.find((x) => /FAIL/.test(x)) ?? r.reasons.at(-1) ?? '',
       ]);
       process.stdout.write(`${rows.length > 0 ? formatTable(['experiment', 'result', 'score', 'mode', 'why'], rows) : 'no experiment was decided'}\n`);
+      ctx.log.info({ stoppedBecause: summary.stoppedBecause, abandoned: summary.abandoned, leaseLost: summary.leaseLost }, 'run stopped');
       process.stdout.write(`stopped: ${summary.stoppedBecause}\n`);
       if (summary.abandoned) {
         process.stdout.write(`experiment ${summary.abandoned} is still in flight; the next \`autoresearch run\` resumes waiting for it\n`);
-        process.exitCode = 130;
       }
+      process.exitCode = runExitCode(summary);
     });
 }
