@@ -9,6 +9,7 @@ import { IdleServer } from '../src/fleet/idle-server.js';
 import { msUntilClock } from '../src/fleet/morning.js';
 import { startHeartbeat } from '../src/fleet/presence.js';
 import type { Logger } from '../src/log.js';
+import { ChildRegistry, childRegistryDir } from '../src/proc/child-registry.js';
 import { producerConnection, workerConnection } from '../src/redis/connections.js';
 import { ExperimentStore } from '../queues/experiment-state.js';
 import { GPU_QUEUES, isQueueName, type QueueName } from '../queues/names.js';
@@ -55,6 +56,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   if (!trainer && consumes.some((q) => q.startsWith('train-'))) throw new Error(`role ${role} trains but this process has no trainer`);
   if (!evaluator && consumes.includes('eval')) throw new Error(`role ${role} evaluates but this process has no evaluator`);
   await mkdir(config.paths.state, { recursive: true });
+  // Before anything else: a model server or trainer left by a worker killed with -9 still holds a model in memory.
+  await new ChildRegistry(childRegistryDir(config.paths.state), log.child({ part: 'orphans' })).reapOrphans(config.fleet.killAfterMs);
 
   const idleServer = new IdleServer(config.idleServer, config.paths.state, log.child({ part: 'idle-server' }));
   const lease = new GpuLease({

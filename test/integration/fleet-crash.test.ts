@@ -11,6 +11,9 @@ import { PROJECT_ROOT } from '../../src/project.js';
 import { createFleetExecutor, type FleetExecutor } from '../../queues/executor.js';
 import { ExperimentStore } from '../../queues/experiment-state.js';
 import { jobIds } from '../../queues/names.js';
+import { childRegistryDir } from '../../src/proc/child-registry.js';
+import { processStartTime } from '../../src/proc/identity.js';
+import { ensureTinyModel } from '../../src/train/tiny-model.js';
 import { isAlive, startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from '../support/fleet-harness.js';
 import { freePort } from '../../src/net/free-port.js';
 import { uniquePrefix } from '../support/redis.js';
@@ -24,7 +27,11 @@ describe('fleet crashes, shutdowns and outages', () => {
     while (cleanups.length) await cleanups.pop()!();
   });
 
-  async function machine(redisUrl: string, idle?: { dir: string; port: number }) {
+  async function machine(
+    redisUrl: string,
+    idle?: { dir: string; port: number },
+    extra: { fleet?: Record<string, unknown>; sections?: Record<string, unknown> } = {},
+  ) {
     const root = mkdtempSync(join(tmpdir(), 'autoresearch-crash-'));
     const prefix = uniquePrefix('crash');
     const file = writeMachineConfig(root, {
@@ -32,6 +39,7 @@ describe('fleet crashes, shutdowns and outages', () => {
       redisUrl,
       prefix,
       state: join(root, 'state'),
+      ...extra,
       ...(idle
         ? {
             idleServer: {
@@ -86,7 +94,7 @@ describe('fleet crashes, shutdowns and outages', () => {
       });
     const proxy = new Queue('train-proxy', { connection: redis, prefix });
     proxy.on('error', () => undefined);
-    return { root, prefix, redis, submit, trained, start, trainerPid, proxy };
+    return { root, prefix, redis, executor, store, submit, trained, start, trainerPid, proxy };
   }
 
   async function idleServer() {
@@ -182,4 +190,45 @@ describe('fleet crashes, shutdowns and outages', () => {
     const after = await m.trained('exp-after', 60_000);
     expect(after.training).toMatchObject({ status: 'ok' });
   }, 240_000);
+
+  it('kill -9 during evaluation: the next worker start stops the orphaned mlx_lm.server, and the eval is recorded once', async () => {
+    const model = (await ensureTinyModel({ councilDir: join(PROJECT_ROOT, 'council'), stateDir: join(PROJECT_ROOT, '.autoresearch') })).modelDir;
+    const m = await machine(inject('redisUrl'), undefined, {
+      fleet: { roles: { mini: { consumes: ['eval'], stalledCheck: [] } } },
+      sections: {
+        council: { dir: join(PROJECT_ROOT, 'council') },
+        models: { proxy: { model }, full: { model } },
+        eval: { maxTokens: 8, concurrency: 2, serverStartTimeoutMs: 120_000, requestTimeoutMs: 60_000 },
+      },
+    });
+    const first = await m.start(20);
+    await m.executor.submit({ experimentId: 'exp-eval-kill', kind: 'baseline', mode: 'proxy', commit: 'abc1234', values: { ...baselineValues(['yoda']) }, championAdapterSha256: null });
+    const children = childRegistryDir(join(m.root, 'state'));
+    const server = await until('mlx_lm.server to be written down', async () => {
+      if (!existsSync(children)) return null;
+      for (const name of readdirSync(children)) {
+        const entry = JSON.parse(readFileSync(join(children, name), 'utf8')) as { kind: string; child: { pid: number; start: string } };
+        if (entry.kind === 'mlx_lm.server') return entry.child;
+      }
+      return null;
+    }, 60_000);
+
+    process.kill(first.pid, 'SIGKILL');
+    await first.child;
+    cleanups.push(() => isAlive(server.pid) && process.kill(server.pid, 'SIGKILL'));
+    expect(await processStartTime(server.pid)).toBe(server.start);
+
+    const second = await m.start(20);
+    expect(await processStartTime(server.pid)).not.toBe(server.start);
+    expect(second.output()).toContain('stopped a process left running by a worker that is gone');
+    const execution = await m.executor.wait('exp-eval-kill', {});
+    expect(execution.eval!.nCases).toBeGreaterThan(0);
+    const evalQueue = new Queue('eval', { connection: m.redis, prefix: m.prefix });
+    evalQueue.on('error', () => undefined);
+    const job = await evalQueue.getJob(jobIds.eval('exp-eval-kill'));
+    expect(job!.attemptsStarted).toBe(2);
+    expect(await evalQueue.getCompletedCount()).toBe(1);
+    expect(readdirSync(children)).toEqual([]);
+    await evalQueue.close();
+  }, 300_000);
 });
