@@ -6,8 +6,8 @@ import type { HeartbeatHandle } from '../src/fleet/presence.js';
 import type { Logger } from '../src/log.js';
 import { InvalidPayloadError, parsePayload, type EvalResult, type JobProgress } from '../queues/contracts.js';
 import { jobIds } from '../queues/names.js';
-import { cancelReasonOf, type Evaluator } from './contracts.js';
-import { throttled } from './train-processor.js';
+import { cancelReasonOf, type Evaluator, type GpuWindow } from './contracts.js';
+import { throttled, waitForGpuWindow } from './train-processor.js';
 
 export interface EvalProcessorContext {
   config: Config;
@@ -16,6 +16,7 @@ export interface EvalProcessorContext {
   heartbeat: HeartbeatHandle;
   evaluator: Evaluator;
   log: Logger;
+  gpuWindow: GpuWindow;
 }
 
 export function createEvalProcessor(ctx: EvalProcessorContext) {
@@ -31,6 +32,7 @@ export function createEvalProcessor(ctx: EvalProcessorContext) {
     }
     const { experimentId, mode, adapterSha256 } = payload;
     const log = ctx.log.child({ queue: 'eval', jobId: job.id, experimentId });
+    await waitForGpuWindow(ctx.gpuWindow, job, token, log);
     const abort = signal ?? new AbortController().signal;
     try {
       return await ctx.lease.run(

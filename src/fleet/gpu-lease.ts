@@ -19,6 +19,8 @@ export interface GpuLeaseOptions {
   pollMs?: number;
   /** While waiting for another process's lock, log again this often. @defaultValue 60_000 */
   waitLogEveryMs?: number;
+  /** With no GPU job running, check the idle server this often and restart it if it is down. 0: never. */
+  watchIntervalMs?: number;
 }
 
 export class GpuLease {
@@ -28,6 +30,7 @@ export class GpuLease {
   private serverDown = false;
   private restoreTimer: NodeJS.Timeout | null = null;
   private restoring: Promise<void> | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
   private readonly lock: MachineLock;
 
   constructor(private readonly options: GpuLeaseOptions) {
@@ -61,7 +64,8 @@ export class GpuLease {
     try {
       signal?.throwIfAborted();
       this.cancelRestore();
-      await this.restoring;
+      // A restore that failed has been logged; the job needs the server down, not up.
+      await this.restoring?.catch(() => undefined);
       await this.lock.acquire(label, signal);
       this.held = true;
       try {
@@ -80,9 +84,17 @@ export class GpuLease {
     }
   }
 
-  /** Restores the idle server now (shutdown, morning deadline, job failure handling). */
+  /**
+   * Restores the idle server as soon as no GPU work runs (shutdown, morning deadline): a job being cancelled
+   * still holds the lease until its process is gone, and both models must never be in memory at once.
+   */
   async restoreNow(reason: string): Promise<void> {
+    for (let tail = this.holder; ; tail = this.holder) {
+      await tail;
+      if (tail === this.holder) break;
+    }
     this.cancelRestore();
+    if (this.held || this.waiting > 0) return;
     if (this.restoring) return this.restoring;
     if (!this.serverDown && !this.options.idleServer.markedStopped) return;
     this.restoring = this.options.idleServer
@@ -108,8 +120,36 @@ export class GpuLease {
     await this.restoreNow('restoring after an unclean stop of the previous worker');
   }
 
+  /**
+   * Keeps the idle server up while the GPU is not leased: every `watchIntervalMs` with no job running or waiting
+   * (and no other live process on this machine holding the GPU lock), a server that does not answer, or one a
+   * failed restore left down, is started again.
+   */
+  startWatchdog(): void {
+    const every = this.options.watchIntervalMs ?? 0;
+    if (!this.options.idleServer.enabled || every <= 0 || this.watchdog) return;
+    this.watchdog = setInterval(() => {
+      this.watch().catch((error: Error) => this.options.log.error({ err: error }, 'watchdog could not restore the idle model server'));
+    }, every);
+    this.watchdog.unref();
+  }
+
   close(): void {
     this.cancelRestore();
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
+  private async watch(): Promise<void> {
+    const idle = () => !this.held && this.waiting === 0 && this.restoring === null && this.restoreTimer === null;
+    if (!idle() || (await this.lock.liveOwner()) !== null) return;
+    if (!this.serverDown) {
+      if (await this.options.idleServer.healthy()) return;
+      if (!idle()) return;
+      this.options.log.warn('the idle model server stopped answering while the GPU is free: starting it again');
+      this.serverDown = true;
+    }
+    await this.restoreNow('watchdog: the GPU is free and the idle server was down');
   }
 
   private scheduleRestore(): void {
