@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Worker, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config/load.js';
@@ -6,7 +7,7 @@ import { ConfigError, UsageError } from '../src/errors.js';
 import { artifactStoreFor } from '../src/fleet/artifact-client.js';
 import { GpuLease } from '../src/fleet/gpu-lease.js';
 import { IdleServer } from '../src/fleet/idle-server.js';
-import { msUntilClock } from '../src/fleet/morning.js';
+import { gpuWindowOpen, msUntilClock } from '../src/fleet/morning.js';
 import { startHeartbeat } from '../src/fleet/presence.js';
 import type { Logger } from '../src/log.js';
 import { ChildRegistry, childRegistryDir } from '../src/proc/child-registry.js';
@@ -15,8 +16,9 @@ import { ExperimentStore } from '../queues/experiment-state.js';
 import { GPU_QUEUES, isQueueName, type QueueName } from '../queues/names.js';
 import { FleetQueues } from '../queues/queues.js';
 import { createRouteProcessor } from '../queues/route.js';
-import type { Evaluator, Trainer } from './contracts.js';
+import type { Evaluator, GpuWindow, Trainer } from './contracts.js';
 import { createEvalProcessor } from './eval-processor.js';
+import { FinishedTrainings } from './finished-training.js';
 import { createTrainProcessor } from './train-processor.js';
 
 export interface RunWorkerOptions {
@@ -64,9 +66,14 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     stateDir: config.paths.state,
     idleServer,
     restoreDelayMs: config.idleServer.restoreDelayMs,
+    watchIntervalMs: config.idleServer.watchIntervalMs,
     log,
   });
   await lease.recoverAfterCrash();
+  lease.startWatchdog();
+  const { morningDeadline, nightStart } = config.idleServer;
+  const gpuWindow: GpuWindow = (now) =>
+    config.idleServer.enabled && !gpuWindowOpen(nightStart, morningDeadline, now) ? now.getTime() + msUntilClock(nightStart, now) : null;
 
   const { prefix } = config.redis;
   const presenceRedis = producerConnection(options.redisUrl, { maxRetriesPerRequest: 0 });
@@ -105,10 +112,11 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     autorun: false,
   });
 
+  const finished = new FinishedTrainings(join(config.paths.state, 'finished'));
   const processors: Record<QueueName, () => Processor> = {
-    'train-full': () => createTrainProcessor({ queue: 'train-full', config, artifacts, lease, heartbeat, trainer: trainer!, log }),
-    'train-proxy': () => createTrainProcessor({ queue: 'train-proxy', config, artifacts, lease, heartbeat, trainer: trainer!, log }),
-    eval: () => createEvalProcessor({ config, artifacts, lease, heartbeat, evaluator: evaluator!, log }),
+    'train-full': () => createTrainProcessor({ queue: 'train-full', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished }),
+    'train-proxy': () => createTrainProcessor({ queue: 'train-proxy', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished }),
+    eval: () => createEvalProcessor({ config, artifacts, lease, heartbeat, evaluator: evaluator!, log, gpuWindow }),
     route: () =>
       createRouteProcessor({
         queues,
@@ -151,11 +159,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   let morningTimer: NodeJS.Timeout | null = null;
   const scheduleMorning = () => {
     morningTimer = setTimeout(() => {
-      log.warn({ deadline: config.idleServer.morningDeadline }, 'morning deadline: stopping GPU work and restoring the idle server');
+      log.warn({ deadline: morningDeadline, gpuJobsWaitUntil: nightStart }, 'morning deadline: stopping GPU work and restoring the idle server');
       for (const w of workers) if (GPU_QUEUES.includes(w.name as QueueName)) w.cancelAllJobs('morning-deadline');
+      // Waits until the cancelled job's process has exited (SIGTERM, then SIGKILL) before starting the server.
       lease.restoreNow('morning deadline').catch((error: Error) => log.error({ err: error }, 'could not restore the idle server'));
       scheduleMorning();
-    }, msUntilClock(config.idleServer.morningDeadline, new Date()));
+    }, msUntilClock(morningDeadline, new Date()));
   };
   if (config.idleServer.enabled) scheduleMorning();
 

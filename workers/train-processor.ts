@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Config } from '../src/config/load.js';
 import type { ArtifactStore } from '../src/fleet/artifact-client.js';
 import type { GpuLease } from '../src/fleet/gpu-lease.js';
@@ -9,7 +9,8 @@ import type { Logger } from '../src/log.js';
 import { emptyTraining, type TrainingSummary } from '../src/research/executor.js';
 import { InvalidPayloadError, parsePayload, type JobProgress } from '../queues/contracts.js';
 import { jobIds } from '../queues/names.js';
-import { cancelReasonOf, type Trainer } from './contracts.js';
+import { cancelReasonOf, type GpuWindow, type Trainer, type TrainOutcome } from './contracts.js';
+import { FinishedTrainings } from './finished-training.js';
 
 export interface TrainProcessorContext {
   queue: 'train-full' | 'train-proxy';
@@ -19,6 +20,8 @@ export interface TrainProcessorContext {
   heartbeat: HeartbeatHandle;
   trainer: Trainer;
   log: Logger;
+  gpuWindow: GpuWindow;
+  finished: FinishedTrainings;
 }
 
 /** Progress goes to Redis at most this often: a 30-minute run needs no more, and an outage queues little. */
@@ -29,7 +32,22 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
   return async (job: Job, token: string | undefined, signal?: AbortSignal): Promise<TrainingSummary> => {
     const payload = validJob(ctx.queue, job);
     const log = ctx.log.child({ queue: ctx.queue, jobId: job.id, experimentId: payload.experimentId });
+    await waitForGpuWindow(ctx.gpuWindow, job, token, log);
     const abort = signal ?? new AbortController().signal;
+    const model = ctx.config.models[payload.mode].model;
+    const key = FinishedTrainings.keyOf(payload, model);
+    const summarize = async (outcome: TrainOutcome): Promise<TrainingSummary> => {
+      const { adapterDir, ...rest } = outcome;
+      const adapterSha256 = adapterDir ? await ctx.artifacts.publishFolder(adapterDir) : null;
+      log.info({ status: outcome.status, iterations: outcome.iterations, adapterSha256 }, 'training finished');
+      return { ...rest, adapterSha256, datasetSha256: payload.datasetSha256, machine: ctx.config.fleet.machine };
+    };
+    // No GPU needed to publish what this machine already trained for this very job (its result was refused).
+    const finished = await ctx.finished.load(job.id!, key);
+    if (finished) {
+      log.info({ adapterDir: finished.adapterDir }, 'this job was already trained here and its result refused: publishing that adapter, not retraining');
+      return summarize(finished);
+    }
     try {
       return await ctx.lease.run(
         `${ctx.queue}:${job.id}`,
@@ -46,17 +64,16 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
           const outcome = await ctx.trainer({
             runDir,
             mode: payload.mode,
-            model: ctx.config.models[payload.mode].model,
+            model,
             datasetDir,
             values: payload.values,
             signal: abort,
             onProgress: (p) => report({ stage: 'train', ...p }),
           });
           abort.throwIfAborted();
-          const { adapterDir, ...rest } = outcome;
-          const adapterSha256 = adapterDir ? await ctx.artifacts.publishFolder(adapterDir) : null;
-          log.info({ status: outcome.status, iterations: outcome.iterations, adapterSha256 }, 'training finished');
-          return { ...rest, adapterSha256, datasetSha256: payload.datasetSha256, machine: ctx.config.fleet.machine };
+          // Before publishing: an outage from here on must not cost the training.
+          await ctx.finished.save(job.id!, key, outcome);
+          return summarize(outcome);
         },
         abort,
       );
@@ -105,6 +122,15 @@ async function settleCancellation(
     throw new WaitingError();
   }
   return emptyTraining('canceled', 'stopped at the morning deadline (idleServer.morningDeadline)', { machine, datasetSha256 });
+}
+
+/** A GPU job taken while the idle server owns the GPU goes back, delayed until the window opens, spending no attempt. */
+export async function waitForGpuWindow(window: GpuWindow, job: Job, token: string | undefined, log: Logger): Promise<void> {
+  const opensAt = window(new Date());
+  if (opensAt === null || !token) return;
+  log.info({ until: new Date(opensAt).toISOString() }, 'the idle server has the GPU until idleServer.nightStart: job delayed');
+  await job.moveToDelayed(opensAt, token);
+  throw new DelayedError();
 }
 
 export function safeSegment(value: string): string {

@@ -231,4 +231,32 @@ describe('fleet crashes, shutdowns and outages', () => {
     expect(readdirSync(children)).toEqual([]);
     await evalQueue.close();
   }, 300_000);
+
+  it('Redis down as training ends: the refused result is published on the retry, not trained again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'autoresearch-refused-'));
+    const port = await freePort();
+    let server = await startRedisServer({ port, dataDir });
+    cleanups.push(async () => {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    const m = await machine(server.url);
+    const worker = await m.start(60);
+    await m.submit('exp-refused');
+    await m.trainerPid('exp-refused');
+    await server.stop();
+    const runs = join(m.root, 'state', 'runs', jobIds.train('exp-refused', 'proxy'));
+    const attempts = () => readdirSync(runs).filter((a) => existsSync(join(runs, a, 'trainer.pid')));
+    await until('the training to end during the outage', async () => attempts().some((a) => existsSync(join(runs, a, 'adapter', 'adapter_config.json'))), 60_000);
+    // Longer than the lock (fleet.lock.durationMs 2 s): when Redis is back, the lock has expired.
+    await new Promise((r) => setTimeout(r, 6_000));
+    server = await startRedisServer({ port, dataDir });
+
+    const record = await m.trained('exp-refused', 90_000);
+    expect(record.training).toMatchObject({ status: 'ok', iterations: 50 });
+    const job = await m.proxy.getJob(jobIds.train('exp-refused', 'proxy'));
+    expect(job!.attemptsStarted).toBeGreaterThanOrEqual(2);
+    expect(attempts()).toHaveLength(1);
+    expect(worker.output()).toContain('this job was already trained here and its result refused: publishing that adapter, not retraining');
+  }, 240_000);
 });
