@@ -16,6 +16,7 @@ import { ExperimentStore } from '../queues/experiment-state.js';
 import { GPU_QUEUES, isQueueName, type QueueName } from '../queues/names.js';
 import { FleetQueues } from '../queues/queues.js';
 import { createRouteProcessor } from '../queues/route.js';
+import { checkArtifactAccess, tokenRefusedError, type AccessGuard } from './artifact-access.js';
 import type { Evaluator, GpuWindow, Trainer } from './contracts.js';
 import { createEvalProcessor } from './eval-processor.js';
 import { FinishedTrainings } from './finished-training.js';
@@ -75,6 +76,11 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   const gpuWindow: GpuWindow = (now) =>
     config.idleServer.enabled && !gpuWindowOpen(nightStart, morningDeadline, now) ? now.getTime() + msUntilClock(nightStart, now) : null;
 
+  // Before the heartbeat: a machine the store refuses must not be routed jobs it can only fail.
+  const access = await checkArtifactAccess(config);
+  if (access === 'refused') throw tokenRefusedError(config);
+  if (access === 'unreachable') log.warn({ url: config.fleet.artifacts.url }, 'the artifact store does not answer yet; jobs will retry');
+
   const { prefix } = config.redis;
   const presenceRedis = producerConnection(options.redisUrl, { maxRetriesPerRequest: 0 });
   presenceRedis.on('error', () => undefined);
@@ -113,10 +119,25 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   });
 
   const finished = new FinishedTrainings(join(config.paths.state, 'finished'));
+  // A fatal condition found while running (the store started refusing our token) stops this worker like SIGTERM.
+  const stopping = new AbortController();
+  let fatal: Error | null = null;
+  const accessGuard: AccessGuard = {
+    async refusedNow() {
+      if ((await checkArtifactAccess(config)) !== 'refused') return false;
+      if (!fatal) {
+        fatal = tokenRefusedError(config);
+        log.error({ err: fatal.message }, 'the artifact store refuses this machine: handing the job back and stopping');
+        await heartbeat.stop();
+        stopping.abort();
+      }
+      return true;
+    },
+  };
   const processors: Record<QueueName, () => Processor> = {
-    'train-full': () => createTrainProcessor({ queue: 'train-full', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished }),
-    'train-proxy': () => createTrainProcessor({ queue: 'train-proxy', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished }),
-    eval: () => createEvalProcessor({ config, artifacts, lease, heartbeat, evaluator: evaluator!, log, gpuWindow }),
+    'train-full': () => createTrainProcessor({ queue: 'train-full', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished, accessGuard }),
+    'train-proxy': () => createTrainProcessor({ queue: 'train-proxy', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished, accessGuard }),
+    eval: () => createEvalProcessor({ config, artifacts, lease, heartbeat, evaluator: evaluator!, log, gpuWindow, accessGuard }),
     route: () =>
       createRouteProcessor({
         queues,
@@ -171,9 +192,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   log.info({ machine: config.fleet.machine, role, consumes, stalledCheck: roleConfig.stalledCheck }, 'worker ready');
   options.onReady?.();
 
+  const stop = AbortSignal.any([options.signal, stopping.signal]);
   await new Promise<void>((resolve) => {
-    if (options.signal.aborted) resolve();
-    else options.signal.addEventListener('abort', () => resolve(), { once: true });
+    if (stop.aborted) resolve();
+    else stop.addEventListener('abort', () => resolve(), { once: true });
   });
 
   log.info('shutting down: handing running jobs back');
@@ -191,4 +213,5 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   await queues.close();
   for (const redis of connections) redis.disconnect();
   log.info('worker stopped');
+  if (fatal) throw fatal;
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../src/log.js';
 import { emptyTraining, type TrainingSummary } from '../src/research/executor.js';
 import { InvalidPayloadError, parsePayload, type JobProgress } from '../queues/contracts.js';
 import { jobIds } from '../queues/names.js';
+import type { AccessGuard } from './artifact-access.js';
 import { cancelReasonOf, type GpuWindow, type Trainer, type TrainOutcome } from './contracts.js';
 import { FinishedTrainings } from './finished-training.js';
 
@@ -22,6 +23,7 @@ export interface TrainProcessorContext {
   log: Logger;
   gpuWindow: GpuWindow;
   finished: FinishedTrainings;
+  accessGuard: AccessGuard;
 }
 
 /** Progress goes to Redis at most this often: a 30-minute run needs no more, and an outage queues little. */
@@ -42,13 +44,13 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
       log.info({ status: outcome.status, iterations: outcome.iterations, adapterSha256 }, 'training finished');
       return { ...rest, adapterSha256, datasetSha256: payload.datasetSha256, machine: ctx.config.fleet.machine };
     };
-    // No GPU needed to publish what this machine already trained for this very job (its result was refused).
-    const finished = await ctx.finished.load(job.id!, key);
-    if (finished) {
-      log.info({ adapterDir: finished.adapterDir }, 'this job was already trained here and its result refused: publishing that adapter, not retraining');
-      return summarize(finished);
-    }
     try {
+      // No GPU needed to publish what this machine already trained for this very job (its result was refused).
+      const finished = await ctx.finished.load(job.id!, key);
+      if (finished) {
+        log.info({ adapterDir: finished.adapterDir }, 'this job was already trained here and its result refused: publishing that adapter, not retraining');
+        return await summarize(finished);
+      }
       return await ctx.lease.run(
         `${ctx.queue}:${job.id}`,
         async () => {
@@ -78,6 +80,7 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
         abort,
       );
     } catch (error) {
+      if (cancelReasonOf(abort) === null && (await ctx.accessGuard.refusedNow())) await handBack(job, token);
       return settleCancellation(job, token, abort, error, log, ctx.config.fleet.machine, payload.datasetSha256);
     } finally {
       ctx.heartbeat.setBusy(null);
@@ -117,11 +120,14 @@ async function settleCancellation(
   if (reason === null) throw error;
   log.warn({ reason }, 'training cancelled');
   if (reason === 'lock-lost') throw new Error(`lost the lock on job ${job.id} (machine asleep or cut off); its result is discarded`);
-  if (reason === 'shutdown') {
-    if (token) await job.moveToWait(token);
-    throw new WaitingError();
-  }
+  if (reason === 'shutdown') await handBack(job, token);
   return emptyTraining('canceled', 'stopped at the morning deadline (idleServer.morningDeadline)', { machine, datasetSha256 });
+}
+
+/** Back to `wait` without spending an attempt: the job is fine, this machine cannot run it. */
+export async function handBack(job: Job, token: string | undefined): Promise<never> {
+  if (token) await job.moveToWait(token);
+  throw new WaitingError();
 }
 
 /** A GPU job taken while the idle server owns the GPU goes back, delayed until the window opens, spending no attempt. */
