@@ -12,6 +12,7 @@ import { jobIds } from '../queues/names.js';
 import type { AccessGuard } from './artifact-access.js';
 import { cancelReasonOf, type GpuWindow, type Trainer, type TrainOutcome } from './contracts.js';
 import { FinishedTrainings } from './finished-training.js';
+import { checkTrainCode } from './train-code.js';
 
 export interface TrainProcessorContext {
   queue: 'train-full' | 'train-proxy';
@@ -44,6 +45,12 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
       log.info({ status: outcome.status, iterations: outcome.iterations, adapterSha256 }, 'training finished');
       return { ...rest, adapterSha256, datasetSha256: payload.datasetSha256, machine: ctx.config.fleet.machine };
     };
+    const code = await checkTrainCode(payload, ctx.config.fleet.machine);
+    if (!code.ok) {
+      log.error({ commit: payload.commit }, code.message);
+      throw new UnrecoverableError(code.message);
+    }
+    if (!code.verified) log.warn({ commit: payload.commit }, 'cannot check train.py against the commit (no hash in the job, commit not in this checkout)');
     try {
       // No GPU needed to publish what this machine already trained for this very job (its result was refused).
       const finished = await ctx.finished.load(job.id!, key);

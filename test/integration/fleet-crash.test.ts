@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -14,6 +14,8 @@ import { jobIds } from '../../queues/names.js';
 import { childRegistryDir } from '../../src/proc/child-registry.js';
 import { processStartTime } from '../../src/proc/identity.js';
 import { ensureTinyModel } from '../../src/train/tiny-model.js';
+import { writeSection } from '../../src/research/section.js';
+import { gitIn, tempRepo } from '../support/temp-repo.js';
 import { isAlive, startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from '../support/fleet-harness.js';
 import { freePort } from '../../src/net/free-port.js';
 import { uniquePrefix } from '../support/redis.js';
@@ -259,4 +261,34 @@ describe('fleet crashes, shutdowns and outages', () => {
     expect(attempts()).toHaveLength(1);
     expect(worker.output()).toContain('this job was already trained here and its result refused: publishing that adapter, not retraining');
   }, 240_000);
+
+  it("a worker whose train.py is not the experiment commit's refuses the job and says to git pull; a matching one trains", async () => {
+    const ours = readFileSync(join(PROJECT_ROOT, 'python', 'train.py'), 'utf8');
+    // The planner's repository: the experiment's commit has a newer trainer than this worker's checkout.
+    const repo = tempRepo({ 'python/train.py': `${ours}\n# a change to the trainer the worker has not pulled\n` });
+    cleanups.push(() => rmSync(repo, { recursive: true, force: true }));
+    const newer = gitIn(repo, 'rev-parse', 'HEAD').trim();
+    const root = mkdtempSync(join(tmpdir(), 'autoresearch-code-'));
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+    const m = await machine(inject('redisUrl'), undefined, { sections: { paths: { state: join(root, 'state'), repo } } });
+    const worker = await m.start(20);
+    const values = { ...baselineValues(['yoda', 'windu']), ITERS: 50 };
+
+    await m.executor.submit({ experimentId: 'exp-stale-code', kind: 'experiment', mode: 'proxy', commit: newer, values });
+    const refused = await m.trained('exp-stale-code');
+
+    expect(refused.training!.status).toBe('crashed');
+    expect(refused.training!.message).toContain(`is not the code of the experiment's commit ${newer.slice(0, 12)}`);
+    expect(refused.training!.message).toContain('git pull');
+    expect(existsSync(join(root, 'state', 'runs', jobIds.train('exp-stale-code', 'proxy')))).toBe(false);
+    expect(worker.output()).toContain('AGENT MODIFIABLE section), so this machine would train something else');
+
+    // Same code, another section: what a planner's experiment commit looks like.
+    writeFileSync(join(repo, 'python', 'train.py'), writeSection(ours, { ...values, LEARNING_RATE: 2e-5 }));
+    gitIn(repo, 'commit', '-q', '-am', 'experiment: a higher learning rate');
+    const matching = gitIn(repo, 'rev-parse', 'HEAD').trim();
+    await m.executor.submit({ experimentId: 'exp-same-code', kind: 'experiment', mode: 'proxy', commit: matching, values: { ...values, LEARNING_RATE: 2e-5 } });
+    const trained = await m.trained('exp-same-code');
+    expect(trained.training).toMatchObject({ status: 'ok', iterations: 50 });
+  });
 });
