@@ -92,14 +92,24 @@ export class ChildRegistry {
 
 async function stop(child: ProcessStamp, group: boolean, graceMs: number): Promise<'SIGTERM' | 'SIGKILL'> {
   signal(child.pid, group, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    if (!(await isRunning(child))) return 'SIGTERM';
-  }
+  if (await gone(child, graceMs)) return 'SIGTERM';
   // Checked again just before: the pid must still be that very process.
   if (await isRunning(child)) signal(child.pid, group, 'SIGKILL');
+  // A process in uninterruptible I/O (a model being read from disk) dies only when that read returns; the
+  // next model must not load before this one has left memory.
+  if (!(await gone(child, Math.max(graceMs, 10_000)))) {
+    throw new Error(`process ${child.pid} is still running 10 s after SIGKILL; stop it by hand (kill -9 ${child.pid})`);
+  }
   return 'SIGKILL';
+}
+
+async function gone(child: ProcessStamp, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (!(await isRunning(child))) return true;
+  }
+  return false;
 }
 
 function signal(pid: number, group: boolean, name: NodeJS.Signals): void {
