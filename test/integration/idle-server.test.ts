@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -77,7 +77,7 @@ describe('the idle model server around GPU work', () => {
     const idle = new IdleServer(idleServerSection.parse(settings), state, log);
     const gpu = new GpuLease({ stateDir: state, idleServer: idle, restoreDelayMs: 0, log, pollMs: 50, watchIntervalMs });
     cleanups.push(() => gpu.close());
-    return gpu;
+    return Object.assign(gpu, { state });
   }
 
   it('a restore that fails is logged and does not fail the next GPU job', async () => {
@@ -91,6 +91,26 @@ describe('the idle model server around GPU work', () => {
 
     expect(second).toBe('evaluated');
     await until('the failed restore to be logged', async () => messages().includes('could not restore the idle model server'));
+  });
+
+  it('after a reboot, a stale GPU lock whose pid names another live process does not keep the idle server down', async () => {
+    const idle = await idleServer();
+    const { log } = recordingLogger();
+    const gpu = lease(idle.settings, log);
+    // What the crashed worker left: the server stopped, its marker, and its lock; its pid now runs something else.
+    await idle.kill();
+    const reused = execa('sleep', ['60'], { reject: false });
+    cleanups.push(() => reused.kill('SIGKILL'));
+    writeFileSync(join(gpu.state, 'idle-server.stopped'), '{}\n');
+    writeFileSync(
+      join(gpu.state, 'gpu.lock'),
+      JSON.stringify({ pid: reused.pid, start: 'the previous boot:42', label: 'train-full:x', since: '2026-01-01T00:00:00.000Z', nonce: 'before0-reboot' }),
+    );
+
+    await gpu.recoverAfterCrash();
+
+    expect(await idle.healthy()).toBe(true);
+    expect(existsSync(join(gpu.state, 'idle-server.stopped'))).toBe(false);
   });
 
   it('the watchdog starts an idle server that died while the GPU is free, and leaves it down while a job runs', async () => {
