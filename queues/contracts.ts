@@ -26,6 +26,8 @@ export const trainJobSchema = z.strictObject({
   commit: z.string().regex(/^[0-9a-f]{7,64}$/, { error: 'expected a git commit hash' }),
   values: sectionValuesSchema,
   datasetSha256: sha256Schema,
+  /** train.py's code at `commit`, outside the section; absent when the planner could not read the commit. */
+  trainPyCodeSha256: sha256Schema.optional(),
 });
 export type TrainJob = z.infer<typeof trainJobSchema>;
 

@@ -7,6 +7,7 @@ import { artifactStoreFor, type ArtifactStore } from '../src/fleet/artifact-clie
 import { readPresence } from '../src/fleet/presence.js';
 import { logger, type Logger } from '../src/log.js';
 import { workerConnection } from '../src/redis/connections.js';
+import { trainPyAtCommit, trainPyCodeSha256 } from '../src/train/train-py-code.js';
 import {
   emptyTraining,
   experimentExecutionSchema,
@@ -258,6 +259,9 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
         submittedAt: new Date(now()).toISOString(),
       };
       if (request.kind === 'experiment') {
+        // Workers compare their own train.py with the commit's: none trains code the experiment did not name.
+        const committed = request.trainPyCodeSha256 ? null : await trainPyAtCommit(config.paths.repo, request.commit);
+        if (committed !== null) request = { ...request, trainPyCodeSha256: trainPyCodeSha256(committed) };
         await mkdir(config.paths.state, { recursive: true });
         const dataset = await prepareDataset(request);
         fields.datasetSha256 = await artifacts.publishFolder(dataset.dir);

@@ -27,6 +27,7 @@ export function trainPayload(record: ExperimentRecord, mode: 'full' | 'proxy'): 
     // Parsed again: the record is Redis data, and the payload must pass the table on its way in.
     values: sectionValuesSchema.parse(record.request.values),
     datasetSha256: record.datasetSha256!,
+    ...(record.request.trainPyCodeSha256 ? { trainPyCodeSha256: record.request.trainPyCodeSha256 } : {}),
   };
 }
 

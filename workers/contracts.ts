@@ -51,3 +51,9 @@ export function cancelReasonOf(signal: AbortSignal): CancelReason | null {
   const reason: unknown = signal.reason;
   return reason === 'shutdown' || reason === 'lock-lost' || reason === 'morning-deadline' ? reason : 'shutdown';
 }
+
+/**
+ * When GPU jobs may not start (the idle server's daytime, see idleServer.nightStart): the time they may, in
+ * epoch ms, or null when they may start now.
+ */
+export type GpuWindow = (now: Date) => number | null;

@@ -1,4 +1,4 @@
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { Config } from '../src/config/load.js';
 import type { ArtifactStore } from '../src/fleet/artifact-client.js';
 import type { GpuLease } from '../src/fleet/gpu-lease.js';
@@ -6,8 +6,9 @@ import type { HeartbeatHandle } from '../src/fleet/presence.js';
 import type { Logger } from '../src/log.js';
 import { InvalidPayloadError, parsePayload, type EvalResult, type JobProgress } from '../queues/contracts.js';
 import { jobIds } from '../queues/names.js';
-import { cancelReasonOf, type Evaluator } from './contracts.js';
-import { throttled } from './train-processor.js';
+import type { AccessGuard } from './artifact-access.js';
+import { cancelReasonOf, type Evaluator, type GpuWindow } from './contracts.js';
+import { handBack, throttled, waitForGpuWindow } from './train-processor.js';
 
 export interface EvalProcessorContext {
   config: Config;
@@ -16,6 +17,8 @@ export interface EvalProcessorContext {
   heartbeat: HeartbeatHandle;
   evaluator: Evaluator;
   log: Logger;
+  gpuWindow: GpuWindow;
+  accessGuard: AccessGuard;
 }
 
 export function createEvalProcessor(ctx: EvalProcessorContext) {
@@ -31,6 +34,7 @@ export function createEvalProcessor(ctx: EvalProcessorContext) {
     }
     const { experimentId, mode, adapterSha256 } = payload;
     const log = ctx.log.child({ queue: 'eval', jobId: job.id, experimentId });
+    await waitForGpuWindow(ctx.gpuWindow, job, token, log);
     const abort = signal ?? new AbortController().signal;
     try {
       return await ctx.lease.run(
@@ -60,12 +64,12 @@ export function createEvalProcessor(ctx: EvalProcessorContext) {
       );
     } catch (error) {
       const reason = cancelReasonOf(abort);
-      if (reason === null) throw error;
-      log.warn({ reason }, 'evaluation cancelled');
-      if (reason === 'shutdown') {
-        if (token) await job.moveToWait(token);
-        throw new WaitingError();
+      if (reason === null) {
+        if (await ctx.accessGuard.refusedNow()) await handBack(job, token);
+        throw error;
       }
+      log.warn({ reason }, 'evaluation cancelled');
+      if (reason === 'shutdown') await handBack(job, token);
       if (reason === 'morning-deadline') throw new UnrecoverableError('stopped at the morning deadline (idleServer.morningDeadline)');
       throw new Error(`lost the lock on job ${job.id}; its result is discarded`);
     } finally {

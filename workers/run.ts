@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Worker, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config/load.js';
@@ -6,17 +7,20 @@ import { ConfigError, UsageError } from '../src/errors.js';
 import { artifactStoreFor } from '../src/fleet/artifact-client.js';
 import { GpuLease } from '../src/fleet/gpu-lease.js';
 import { IdleServer } from '../src/fleet/idle-server.js';
-import { msUntilClock } from '../src/fleet/morning.js';
+import { gpuWindowOpen, msUntilClock } from '../src/fleet/morning.js';
 import { startHeartbeat } from '../src/fleet/presence.js';
 import { startSatelliteRetention } from '../src/fleet/retention.js';
 import type { Logger } from '../src/log.js';
+import { ChildRegistry, childRegistryDir } from '../src/proc/child-registry.js';
 import { producerConnection, workerConnection } from '../src/redis/connections.js';
 import { ExperimentStore } from '../queues/experiment-state.js';
 import { GPU_QUEUES, isQueueName, type QueueName } from '../queues/names.js';
 import { FleetQueues } from '../queues/queues.js';
 import { createRouteProcessor } from '../queues/route.js';
-import type { Evaluator, Trainer } from './contracts.js';
+import { checkArtifactAccess, tokenRefusedError, type AccessGuard } from './artifact-access.js';
+import type { Evaluator, GpuWindow, Trainer } from './contracts.js';
 import { createEvalProcessor } from './eval-processor.js';
+import { FinishedTrainings } from './finished-training.js';
 import { createTrainProcessor } from './train-processor.js';
 
 export interface RunWorkerOptions {
@@ -56,15 +60,27 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   if (!trainer && consumes.some((q) => q.startsWith('train-'))) throw new Error(`role ${role} trains but this process has no trainer`);
   if (!evaluator && consumes.includes('eval')) throw new Error(`role ${role} evaluates but this process has no evaluator`);
   await mkdir(config.paths.state, { recursive: true });
+  // Before anything else: a model server or trainer left by a worker killed with -9 still holds a model in memory.
+  await new ChildRegistry(childRegistryDir(config.paths.state), log.child({ part: 'orphans' })).reapOrphans(config.fleet.killAfterMs);
 
   const idleServer = new IdleServer(config.idleServer, config.paths.state, log.child({ part: 'idle-server' }));
   const lease = new GpuLease({
     stateDir: config.paths.state,
     idleServer,
     restoreDelayMs: config.idleServer.restoreDelayMs,
+    watchIntervalMs: config.idleServer.watchIntervalMs,
     log,
   });
   await lease.recoverAfterCrash();
+  lease.startWatchdog();
+  const { morningDeadline, nightStart } = config.idleServer;
+  const gpuWindow: GpuWindow = (now) =>
+    config.idleServer.enabled && !gpuWindowOpen(nightStart, morningDeadline, now) ? now.getTime() + msUntilClock(nightStart, now) : null;
+
+  // Before the heartbeat: a machine the store refuses must not be routed jobs it can only fail.
+  const access = await checkArtifactAccess(config);
+  if (access === 'refused') throw tokenRefusedError(config);
+  if (access === 'unreachable') log.warn({ url: config.fleet.artifacts.url }, 'the artifact store does not answer yet; jobs will retry');
 
   const { prefix } = config.redis;
   const presenceRedis = producerConnection(options.redisUrl, { maxRetriesPerRequest: 0 });
@@ -103,10 +119,26 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     autorun: false,
   });
 
+  const finished = new FinishedTrainings(join(config.paths.state, 'finished'));
+  // A fatal condition found while running (the store started refusing our token) stops this worker like SIGTERM.
+  const stopping = new AbortController();
+  let fatal: Error | null = null;
+  const accessGuard: AccessGuard = {
+    async refusedNow() {
+      if ((await checkArtifactAccess(config)) !== 'refused') return false;
+      if (!fatal) {
+        fatal = tokenRefusedError(config);
+        log.error({ err: fatal.message }, 'the artifact store refuses this machine: handing the job back and stopping');
+        await heartbeat.stop();
+        stopping.abort();
+      }
+      return true;
+    },
+  };
   const processors: Record<QueueName, () => Processor> = {
-    'train-full': () => createTrainProcessor({ queue: 'train-full', config, artifacts, lease, heartbeat, trainer: trainer!, log }),
-    'train-proxy': () => createTrainProcessor({ queue: 'train-proxy', config, artifacts, lease, heartbeat, trainer: trainer!, log }),
-    eval: () => createEvalProcessor({ config, artifacts, lease, heartbeat, evaluator: evaluator!, log }),
+    'train-full': () => createTrainProcessor({ queue: 'train-full', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished, accessGuard }),
+    'train-proxy': () => createTrainProcessor({ queue: 'train-proxy', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished, accessGuard }),
+    eval: () => createEvalProcessor({ config, artifacts, lease, heartbeat, evaluator: evaluator!, log, gpuWindow, accessGuard }),
     route: () =>
       createRouteProcessor({
         queues,
@@ -149,11 +181,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   let morningTimer: NodeJS.Timeout | null = null;
   const scheduleMorning = () => {
     morningTimer = setTimeout(() => {
-      log.warn({ deadline: config.idleServer.morningDeadline }, 'morning deadline: stopping GPU work and restoring the idle server');
+      log.warn({ deadline: morningDeadline, gpuJobsWaitUntil: nightStart }, 'morning deadline: stopping GPU work and restoring the idle server');
       for (const w of workers) if (GPU_QUEUES.includes(w.name as QueueName)) w.cancelAllJobs('morning-deadline');
+      // Waits until the cancelled job's process has exited (SIGTERM, then SIGKILL) before starting the server.
       lease.restoreNow('morning deadline').catch((error: Error) => log.error({ err: error }, 'could not restore the idle server'));
       scheduleMorning();
-    }, msUntilClock(config.idleServer.morningDeadline, new Date()));
+    }, msUntilClock(morningDeadline, new Date()));
   };
   if (config.idleServer.enabled) scheduleMorning();
 
@@ -164,9 +197,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   log.info({ machine: config.fleet.machine, role, consumes, stalledCheck: roleConfig.stalledCheck }, 'worker ready');
   options.onReady?.();
 
+  const stop = AbortSignal.any([options.signal, stopping.signal]);
   await new Promise<void>((resolve) => {
-    if (options.signal.aborted) resolve();
-    else options.signal.addEventListener('abort', () => resolve(), { once: true });
+    if (stop.aborted) resolve();
+    else stop.addEventListener('abort', () => resolve(), { once: true });
   });
 
   log.info('shutting down: handing running jobs back');
@@ -185,4 +219,5 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   await queues.close();
   for (const redis of connections) redis.disconnect();
   log.info('worker stopped');
+  if (fatal) throw fatal;
 }

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Config } from '../src/config/load.js';
 import type { ArtifactStore } from '../src/fleet/artifact-client.js';
 import type { GpuLease } from '../src/fleet/gpu-lease.js';
@@ -9,7 +9,10 @@ import type { Logger } from '../src/log.js';
 import { emptyTraining, type TrainingSummary } from '../src/research/executor.js';
 import { InvalidPayloadError, parsePayload, type JobProgress } from '../queues/contracts.js';
 import { jobIds } from '../queues/names.js';
-import { cancelReasonOf, type Trainer } from './contracts.js';
+import type { AccessGuard } from './artifact-access.js';
+import { cancelReasonOf, type GpuWindow, type Trainer, type TrainOutcome } from './contracts.js';
+import { FinishedTrainings } from './finished-training.js';
+import { checkTrainCode } from './train-code.js';
 
 export interface TrainProcessorContext {
   queue: 'train-full' | 'train-proxy';
@@ -19,6 +22,9 @@ export interface TrainProcessorContext {
   heartbeat: HeartbeatHandle;
   trainer: Trainer;
   log: Logger;
+  gpuWindow: GpuWindow;
+  finished: FinishedTrainings;
+  accessGuard: AccessGuard;
 }
 
 /** Progress goes to Redis at most this often: a 30-minute run needs no more, and an outage queues little. */
@@ -29,8 +35,29 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
   return async (job: Job, token: string | undefined, signal?: AbortSignal): Promise<TrainingSummary> => {
     const payload = validJob(ctx.queue, job);
     const log = ctx.log.child({ queue: ctx.queue, jobId: job.id, experimentId: payload.experimentId });
+    await waitForGpuWindow(ctx.gpuWindow, job, token, log);
     const abort = signal ?? new AbortController().signal;
+    const model = ctx.config.models[payload.mode].model;
+    const key = FinishedTrainings.keyOf(payload, model);
+    const summarize = async (outcome: TrainOutcome): Promise<TrainingSummary> => {
+      const { adapterDir, ...rest } = outcome;
+      const adapterSha256 = adapterDir ? await ctx.artifacts.publishFolder(adapterDir) : null;
+      log.info({ status: outcome.status, iterations: outcome.iterations, adapterSha256 }, 'training finished');
+      return { ...rest, adapterSha256, datasetSha256: payload.datasetSha256, machine: ctx.config.fleet.machine };
+    };
+    const code = await checkTrainCode(payload, ctx.config.fleet.machine);
+    if (!code.ok) {
+      log.error({ commit: payload.commit }, code.message);
+      throw new UnrecoverableError(code.message);
+    }
+    if (!code.verified) log.warn({ commit: payload.commit }, 'cannot check train.py against the commit (no hash in the job, commit not in this checkout)');
     try {
+      // No GPU needed to publish what this machine already trained for this very job (its result was refused).
+      const finished = await ctx.finished.load(job.id!, key);
+      if (finished) {
+        log.info({ adapterDir: finished.adapterDir }, 'this job was already trained here and its result refused: publishing that adapter, not retraining');
+        return await summarize(finished);
+      }
       return await ctx.lease.run(
         `${ctx.queue}:${job.id}`,
         async () => {
@@ -46,21 +73,21 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
           const outcome = await ctx.trainer({
             runDir,
             mode: payload.mode,
-            model: ctx.config.models[payload.mode].model,
+            model,
             datasetDir,
             values: payload.values,
             signal: abort,
             onProgress: (p) => report({ stage: 'train', ...p }),
           });
           abort.throwIfAborted();
-          const { adapterDir, ...rest } = outcome;
-          const adapterSha256 = adapterDir ? await ctx.artifacts.publishFolder(adapterDir) : null;
-          log.info({ status: outcome.status, iterations: outcome.iterations, adapterSha256 }, 'training finished');
-          return { ...rest, adapterSha256, datasetSha256: payload.datasetSha256, machine: ctx.config.fleet.machine };
+          // Before publishing: an outage from here on must not cost the training.
+          await ctx.finished.save(job.id!, key, outcome);
+          return summarize(outcome);
         },
         abort,
       );
     } catch (error) {
+      if (cancelReasonOf(abort) === null && (await ctx.accessGuard.refusedNow())) await handBack(job, token);
       return settleCancellation(job, token, abort, error, log, ctx.config.fleet.machine, payload.datasetSha256);
     } finally {
       ctx.heartbeat.setBusy(null);
@@ -100,11 +127,23 @@ async function settleCancellation(
   if (reason === null) throw error;
   log.warn({ reason }, 'training cancelled');
   if (reason === 'lock-lost') throw new Error(`lost the lock on job ${job.id} (machine asleep or cut off); its result is discarded`);
-  if (reason === 'shutdown') {
-    if (token) await job.moveToWait(token);
-    throw new WaitingError();
-  }
+  if (reason === 'shutdown') await handBack(job, token);
   return emptyTraining('canceled', 'stopped at the morning deadline (idleServer.morningDeadline)', { machine, datasetSha256 });
+}
+
+/** Back to `wait` without spending an attempt: the job is fine, this machine cannot run it. */
+export async function handBack(job: Job, token: string | undefined): Promise<never> {
+  if (token) await job.moveToWait(token);
+  throw new WaitingError();
+}
+
+/** A GPU job taken while the idle server owns the GPU goes back, delayed until the window opens, spending no attempt. */
+export async function waitForGpuWindow(window: GpuWindow, job: Job, token: string | undefined, log: Logger): Promise<void> {
+  const opensAt = window(new Date());
+  if (opensAt === null || !token) return;
+  log.info({ until: new Date(opensAt).toISOString() }, 'the idle server has the GPU until idleServer.nightStart: job delayed');
+  await job.moveToDelayed(opensAt, token);
+  throw new DelayedError();
 }
 
 export function safeSegment(value: string): string {

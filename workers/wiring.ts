@@ -4,6 +4,7 @@ import type { Config } from '../src/config/load.js';
 import { runEvaluation } from '../src/eval/run.js';
 import { writeFileAtomic } from '../src/fs/atomic.js';
 import type { Logger } from '../src/log.js';
+import { ChildRegistry, childRegistryDir } from '../src/proc/child-registry.js';
 import { PROJECT_ROOT } from '../src/project.js';
 import { writeSection } from '../src/research/section.js';
 import { runTrainer, TRAIN_PY } from '../src/train/runner.js';
@@ -44,6 +45,7 @@ export function mlxTrainer(config: Config, log: Logger): Trainer {
         signal: request.signal,
         trainPy,
         log,
+        registry: new ChildRegistry(childRegistryDir(config.paths.state)),
         onProgress: (event) => {
           if (event.event !== 'progress') return;
           iters = Math.max(iters, event.iteration);

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { EnvironmentError } from '../errors.js';
 import { freePort } from '../net/free-port.js';
 import type { Logger } from '../log.js';
+import type { ChildRegistry } from '../proc/child-registry.js';
 import { venvPython } from '../project.js';
 import { mlxEnv } from '../train/mlx-env.js';
 
@@ -20,6 +21,8 @@ export interface ModelServerOptions {
   python?: string;
   /** Called with the server's pid as soon as it is spawned (tests check it is gone afterwards). */
   onSpawn?: (pid: number) => void;
+  /** Where the running server is written down, so a worker that restarts after a kill -9 stops it. */
+  registry?: ChildRegistry;
 }
 
 export interface ModelServer {
@@ -100,8 +103,11 @@ async function startOnPort(options: ModelServerOptions, port: number): Promise<M
   child.stderr?.on('data', onData);
 
   let exited = false;
-  const exit = child.then((r) => {
+  const recorded = child.pid !== undefined && options.registry ? options.registry.record('mlx_lm.server', child.pid, { group: false }) : null;
+  const exit = child.then(async (r) => {
     exited = true;
+    const forget = await recorded?.catch(() => null);
+    await forget?.();
     return r;
   });
   const url = `http://127.0.0.1:${port}`;

@@ -6,6 +6,7 @@ import { loadCouncil } from '../council/load.js';
 import type { Council } from '../council/schema.js';
 import { UsageError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
+import { ChildRegistry, childRegistryDir } from '../proc/child-registry.js';
 import { chatCompletionsUrl, postChat, type ChatEndpoint } from './client.js';
 import { assertionContexts, judgeCase } from './judge.js';
 import { withModelServer } from './model-server.js';
@@ -96,6 +97,7 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
         signal: options.signal,
         log,
         onSpawn: options.onServerSpawn,
+        registry: new ChildRegistry(childRegistryDir(config.paths.state)),
       },
       async (server) => {
         serverStartSeconds = (Date.now() - t0) / 1000;

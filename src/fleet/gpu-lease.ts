@@ -1,12 +1,13 @@
-import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { IdleServer } from './idle-server.js';
+import { MachineLock } from './machine-lock.js';
 
 /**
  * One GPU job at a time per machine, and the idle model server down while any runs. Inside a process a FIFO
  * queue serialises the workers of different queues; across processes on the same machine (two roles started
- * by mistake), an exclusive lock file in the state folder does, taken over when its owner's pid is gone.
+ * by mistake), `<state>/gpu.lock` does, owned by a pid plus its start time and taken over atomically once that
+ * process is gone (src/fleet/machine-lock.ts).
  */
 export interface GpuLeaseOptions {
   stateDir: string;
@@ -16,6 +17,10 @@ export interface GpuLeaseOptions {
   log: Logger;
   /** How often to look at a lock file held by another live process. */
   pollMs?: number;
+  /** While waiting for another process's lock, log again this often. @defaultValue 60_000 */
+  waitLogEveryMs?: number;
+  /** With no GPU job running, check the idle server this often and restart it if it is down. 0: never. */
+  watchIntervalMs?: number;
 }
 
 export class GpuLease {
@@ -25,10 +30,20 @@ export class GpuLease {
   private serverDown = false;
   private restoreTimer: NodeJS.Timeout | null = null;
   private restoring: Promise<void> | null = null;
-  readonly lockFile: string;
+  private watchdog: NodeJS.Timeout | null = null;
+  private readonly lock: MachineLock;
 
   constructor(private readonly options: GpuLeaseOptions) {
-    this.lockFile = join(options.stateDir, 'gpu.lock');
+    this.lock = new MachineLock({
+      file: join(options.stateDir, 'gpu.lock'),
+      log: options.log,
+      pollMs: options.pollMs,
+      waitLogEveryMs: options.waitLogEveryMs,
+    });
+  }
+
+  get lockFile(): string {
+    return this.lock.file;
   }
 
   get busy(): boolean {
@@ -49,8 +64,9 @@ export class GpuLease {
     try {
       signal?.throwIfAborted();
       this.cancelRestore();
-      await this.restoring;
-      await this.lockMachine(label, signal);
+      // A restore that failed has been logged; the job needs the server down, not up.
+      await this.restoring?.catch(() => undefined);
+      await this.lock.acquire(label, signal);
       this.held = true;
       try {
         if (!this.serverDown) {
@@ -60,7 +76,7 @@ export class GpuLease {
         return await work();
       } finally {
         this.held = false;
-        await rm(this.lockFile, { force: true });
+        await this.lock.release();
         if (this.waiting === 0) this.scheduleRestore();
       }
     } finally {
@@ -68,9 +84,17 @@ export class GpuLease {
     }
   }
 
-  /** Restores the idle server now (shutdown, morning deadline, job failure handling). */
+  /**
+   * Restores the idle server as soon as no GPU work runs (shutdown, morning deadline): a job being cancelled
+   * still holds the lease until its process is gone, and both models must never be in memory at once.
+   */
   async restoreNow(reason: string): Promise<void> {
+    for (let tail = this.holder; ; tail = this.holder) {
+      await tail;
+      if (tail === this.holder) break;
+    }
     this.cancelRestore();
+    if (this.held || this.waiting > 0) return;
     if (this.restoring) return this.restoring;
     if (!this.serverDown && !this.options.idleServer.markedStopped) return;
     this.restoring = this.options.idleServer
@@ -87,15 +111,45 @@ export class GpuLease {
   /** At start-up: a marker left by a crashed process means the server is down; bring it back unless a live process holds the GPU. */
   async recoverAfterCrash(): Promise<void> {
     if (!this.options.idleServer.markedStopped) return;
-    const owner = await this.lockOwner();
-    if (owner !== null && owner !== process.pid && alive(owner)) return;
-    await rm(this.lockFile, { force: true });
+    const owner = await this.lock.liveOwner();
+    if (owner !== null) {
+      this.options.log.info({ owner: { pid: owner.pid, label: owner.label } }, 'the idle server is down for another live process on this machine: leaving it');
+      return;
+    }
     this.serverDown = true;
     await this.restoreNow('restoring after an unclean stop of the previous worker');
   }
 
+  /**
+   * Keeps the idle server up while the GPU is not leased: every `watchIntervalMs` with no job running or waiting
+   * (and no other live process on this machine holding the GPU lock), a server that does not answer, or one a
+   * failed restore left down, is started again.
+   */
+  startWatchdog(): void {
+    const every = this.options.watchIntervalMs ?? 0;
+    if (!this.options.idleServer.enabled || every <= 0 || this.watchdog) return;
+    this.watchdog = setInterval(() => {
+      this.watch().catch((error: Error) => this.options.log.error({ err: error }, 'watchdog could not restore the idle model server'));
+    }, every);
+    this.watchdog.unref();
+  }
+
   close(): void {
     this.cancelRestore();
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
+  private async watch(): Promise<void> {
+    const idle = () => !this.held && this.waiting === 0 && this.restoring === null && this.restoreTimer === null;
+    if (!idle() || (await this.lock.liveOwner()) !== null) return;
+    if (!this.serverDown) {
+      if (await this.options.idleServer.healthy()) return;
+      if (!idle()) return;
+      this.options.log.warn('the idle model server stopped answering while the GPU is free: starting it again');
+      this.serverDown = true;
+    }
+    await this.restoreNow('watchdog: the GPU is free and the idle server was down');
   }
 
   private scheduleRestore(): void {
@@ -111,47 +165,5 @@ export class GpuLease {
   private cancelRestore(): void {
     if (this.restoreTimer) clearTimeout(this.restoreTimer);
     this.restoreTimer = null;
-  }
-
-  private async lockMachine(label: string, signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      // link() publishes a complete file atomically and fails if the lock exists: no reader sees it half-written.
-      const tmp = `${this.lockFile}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify({ pid: process.pid, label, since: new Date().toISOString() }));
-      try {
-        await link(tmp, this.lockFile);
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      } finally {
-        await rm(tmp, { force: true });
-      }
-      const owner = await this.lockOwner();
-      if (owner === null || owner === process.pid || !alive(owner)) {
-        this.options.log.warn({ owner, lockFile: this.lockFile }, 'taking over a GPU lock left by a process that is gone');
-        await rm(this.lockFile, { force: true });
-        continue;
-      }
-      await new Promise((r) => setTimeout(r, this.options.pollMs ?? 1_000));
-      signal?.throwIfAborted();
-    }
-  }
-
-  private async lockOwner(): Promise<number | null> {
-    try {
-      const parsed = JSON.parse(await readFile(this.lockFile, 'utf8')) as { pid?: unknown };
-      return typeof parsed.pid === 'number' ? parsed.pid : null;
-    } catch {
-      return null;
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

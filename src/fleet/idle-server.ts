@@ -8,8 +8,9 @@ import { writeFileAtomic } from '../fs/atomic.js';
 
 /**
  * The daytime model server: stopped before GPU work and always started again. Before stopping it, a marker
- * file is written to the state folder, so if this process dies while it is down, the next worker start (or
- * the watchdog) sees the marker and restores it.
+ * file is written to the state folder, so if this process dies while it is down, the next worker start sees
+ * the marker and restores it. While a worker runs, its watchdog (GpuLease.startWatchdog) starts the server
+ * again whenever it stops answering while the GPU is free.
  */
 export class IdleServer {
   readonly markerFile: string;

@@ -26,6 +26,11 @@ export interface ExperimentRequest {
   championAdapterSha256?: string | null;
   /** Reuse an already prepared dataset with the same content hash instead of preparing again. */
   skipPrepare?: boolean;
+  /**
+   * The code of python/train.py at `commit`, outside its section (src/train/train-py-code.ts); the executor fills
+   * it in from the repository, and a worker whose own train.py differs refuses the job.
+   */
+  trainPyCodeSha256?: string;
 }
 
 export const trainingSummarySchema = z.strictObject({

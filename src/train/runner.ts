@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { Logger } from '../log.js';
+import type { ChildRegistry } from '../proc/child-registry.js';
 import { PROJECT_ROOT, venvPython } from '../project.js';
 import { readSection, SectionError } from '../research/section.js';
 import { classify, parseTrainLine, type ProgressEvent, type TrainResult, type TrainStatus, type ValEvent } from './events.js';
@@ -40,6 +41,8 @@ export interface RunTrainerOptions {
   /** When known, PER_AGENT_WEIGHTS is checked against exactly these agents before starting. */
   agentIds?: readonly string[];
   log?: Logger;
+  /** Where the running trainer is written down, so a worker that restarts after a kill -9 stops it. */
+  registry?: ChildRegistry;
 }
 
 export interface TrainOutcome {
@@ -111,6 +114,7 @@ export async function runTrainer(job: TrainJob, options: RunTrainerOptions): Pro
     reject: false,
   });
   const pid = child.pid;
+  const recorded = pid !== undefined && options.registry ? options.registry.record('train.py', pid, { group: true }).catch(() => null) : null;
   let timedOut = false;
   let canceled = false;
   let killTimer: NodeJS.Timeout | undefined;
@@ -154,6 +158,7 @@ export async function runTrainer(job: TrainJob, options: RunTrainerOptions): Pro
     options.signal?.removeEventListener('abort', onAbort);
     // Whatever train.py left running in its group goes with it.
     killGroup(pid, 'SIGKILL');
+    await (await recorded)?.();
   }
 
   const final = result as TrainResult | null;

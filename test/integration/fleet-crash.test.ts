@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -11,6 +11,11 @@ import { PROJECT_ROOT } from '../../src/project.js';
 import { createFleetExecutor, type FleetExecutor } from '../../queues/executor.js';
 import { ExperimentStore } from '../../queues/experiment-state.js';
 import { jobIds } from '../../queues/names.js';
+import { childRegistryDir } from '../../src/proc/child-registry.js';
+import { processStartTime } from '../../src/proc/identity.js';
+import { ensureTinyModel } from '../../src/train/tiny-model.js';
+import { writeSection } from '../../src/research/section.js';
+import { gitIn, tempRepo } from '../support/temp-repo.js';
 import { isAlive, startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from '../support/fleet-harness.js';
 import { freePort } from '../../src/net/free-port.js';
 import { uniquePrefix } from '../support/redis.js';
@@ -24,7 +29,11 @@ describe('fleet crashes, shutdowns and outages', () => {
     while (cleanups.length) await cleanups.pop()!();
   });
 
-  async function machine(redisUrl: string, idle?: { dir: string; port: number }) {
+  async function machine(
+    redisUrl: string,
+    idle?: { dir: string; port: number },
+    extra: { fleet?: Record<string, unknown>; sections?: Record<string, unknown> } = {},
+  ) {
     const root = mkdtempSync(join(tmpdir(), 'autoresearch-crash-'));
     const prefix = uniquePrefix('crash');
     const file = writeMachineConfig(root, {
@@ -32,6 +41,7 @@ describe('fleet crashes, shutdowns and outages', () => {
       redisUrl,
       prefix,
       state: join(root, 'state'),
+      ...extra,
       ...(idle
         ? {
             idleServer: {
@@ -41,6 +51,8 @@ describe('fleet crashes, shutdowns and outages', () => {
               healthUrl: `http://127.0.0.1:${idle.port}/health`,
               healthTimeoutMs: 10_000,
               restoreDelayMs: 200,
+              // Equal to morningDeadline: no daytime pause, so the drills run whatever the time of day.
+              nightStart: '07:00',
             },
           }
         : {}),
@@ -86,7 +98,7 @@ describe('fleet crashes, shutdowns and outages', () => {
       });
     const proxy = new Queue('train-proxy', { connection: redis, prefix });
     proxy.on('error', () => undefined);
-    return { root, prefix, redis, submit, trained, start, trainerPid, proxy };
+    return { root, prefix, redis, executor, store, submit, trained, start, trainerPid, proxy };
   }
 
   async function idleServer() {
@@ -182,4 +194,103 @@ describe('fleet crashes, shutdowns and outages', () => {
     const after = await m.trained('exp-after', 60_000);
     expect(after.training).toMatchObject({ status: 'ok' });
   }, 240_000);
+
+  it('kill -9 during evaluation: the next worker start stops the orphaned mlx_lm.server, and the eval is recorded once', async () => {
+    const model = (await ensureTinyModel({ councilDir: join(PROJECT_ROOT, 'council'), stateDir: join(PROJECT_ROOT, '.autoresearch') })).modelDir;
+    const m = await machine(inject('redisUrl'), undefined, {
+      fleet: { roles: { mini: { consumes: ['eval'], stalledCheck: [] } } },
+      sections: {
+        council: { dir: join(PROJECT_ROOT, 'council') },
+        models: { proxy: { model }, full: { model } },
+        eval: { maxTokens: 8, concurrency: 2, serverStartTimeoutMs: 120_000, requestTimeoutMs: 60_000 },
+      },
+    });
+    const first = await m.start(20);
+    await m.executor.submit({ experimentId: 'exp-eval-kill', kind: 'baseline', mode: 'proxy', commit: 'abc1234', values: { ...baselineValues(['yoda']) }, championAdapterSha256: null });
+    const children = childRegistryDir(join(m.root, 'state'));
+    const server = await until('mlx_lm.server to be written down', async () => {
+      if (!existsSync(children)) return null;
+      for (const name of readdirSync(children)) {
+        const entry = JSON.parse(readFileSync(join(children, name), 'utf8')) as { kind: string; child: { pid: number; start: string } };
+        if (entry.kind === 'mlx_lm.server') return entry.child;
+      }
+      return null;
+    }, 60_000);
+
+    process.kill(first.pid, 'SIGKILL');
+    await first.child;
+    cleanups.push(() => isAlive(server.pid) && process.kill(server.pid, 'SIGKILL'));
+    expect(await processStartTime(server.pid)).toBe(server.start);
+
+    const second = await m.start(20);
+    expect(await processStartTime(server.pid), second.output().slice(-3000)).not.toBe(server.start);
+    expect(second.output()).toContain('stopped a process left running by a worker that is gone');
+    const execution = await m.executor.wait('exp-eval-kill', {});
+    expect(execution.eval!.nCases).toBeGreaterThan(0);
+    const evalQueue = new Queue('eval', { connection: m.redis, prefix: m.prefix });
+    evalQueue.on('error', () => undefined);
+    const job = await evalQueue.getJob(jobIds.eval('exp-eval-kill'));
+    expect(job!.attemptsStarted).toBe(2);
+    expect(await evalQueue.getCompletedCount()).toBe(1);
+    expect(readdirSync(children)).toEqual([]);
+    await evalQueue.close();
+  }, 300_000);
+
+  it('Redis down as training ends: the refused result is published on the retry, not trained again', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'autoresearch-refused-'));
+    const port = await freePort();
+    let server = await startRedisServer({ port, dataDir });
+    cleanups.push(async () => {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    const m = await machine(server.url);
+    const worker = await m.start(60);
+    await m.submit('exp-refused');
+    await m.trainerPid('exp-refused');
+    await server.stop();
+    const runs = join(m.root, 'state', 'runs', jobIds.train('exp-refused', 'proxy'));
+    const attempts = () => readdirSync(runs).filter((a) => existsSync(join(runs, a, 'trainer.pid')));
+    await until('the training to end during the outage', async () => attempts().some((a) => existsSync(join(runs, a, 'adapter', 'adapter_config.json'))), 60_000);
+    // Longer than the lock (fleet.lock.durationMs 2 s): when Redis is back, the lock has expired.
+    await new Promise((r) => setTimeout(r, 6_000));
+    server = await startRedisServer({ port, dataDir });
+
+    const record = await m.trained('exp-refused', 90_000);
+    expect(record.training).toMatchObject({ status: 'ok', iterations: 50 });
+    const job = await m.proxy.getJob(jobIds.train('exp-refused', 'proxy'));
+    expect(job!.attemptsStarted).toBeGreaterThanOrEqual(2);
+    expect(attempts()).toHaveLength(1);
+    expect(worker.output()).toContain('this job was already trained here and its result refused: publishing that adapter, not retraining');
+  }, 240_000);
+
+  it("a worker whose train.py is not the experiment commit's refuses the job and says to git pull; a matching one trains", async () => {
+    const ours = readFileSync(join(PROJECT_ROOT, 'python', 'train.py'), 'utf8');
+    // The planner's repository: the experiment's commit has a newer trainer than this worker's checkout.
+    const repo = tempRepo({ 'python/train.py': `${ours}\n# a change to the trainer the worker has not pulled\n` });
+    cleanups.push(() => rmSync(repo, { recursive: true, force: true }));
+    const newer = gitIn(repo, 'rev-parse', 'HEAD').trim();
+    const root = mkdtempSync(join(tmpdir(), 'autoresearch-code-'));
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+    const m = await machine(inject('redisUrl'), undefined, { sections: { paths: { state: join(root, 'state'), repo } } });
+    const worker = await m.start(20);
+    const values = { ...baselineValues(['yoda', 'windu']), ITERS: 50 };
+
+    await m.executor.submit({ experimentId: 'exp-stale-code', kind: 'experiment', mode: 'proxy', commit: newer, values });
+    const refused = await m.trained('exp-stale-code');
+
+    expect(refused.training!.status).toBe('crashed');
+    expect(refused.training!.message).toContain(`is not the code of the experiment's commit ${newer.slice(0, 12)}`);
+    expect(refused.training!.message).toContain('git pull');
+    expect(existsSync(join(root, 'state', 'runs', jobIds.train('exp-stale-code', 'proxy')))).toBe(false);
+    expect(worker.output()).toContain('AGENT MODIFIABLE section), so this machine would train something else');
+
+    // Same code, another section: what a planner's experiment commit looks like.
+    writeFileSync(join(repo, 'python', 'train.py'), writeSection(ours, { ...values, LEARNING_RATE: 2e-5 }));
+    gitIn(repo, 'commit', '-q', '-am', 'experiment: a higher learning rate');
+    const matching = gitIn(repo, 'rev-parse', 'HEAD').trim();
+    await m.executor.submit({ experimentId: 'exp-same-code', kind: 'experiment', mode: 'proxy', commit: matching, values: { ...values, LEARNING_RATE: 2e-5 } });
+    const trained = await m.trained('exp-same-code');
+    expect(trained.training).toMatchObject({ status: 'ok', iterations: 50 });
+  });
 });

@@ -2,9 +2,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { readPresence, startHeartbeat } from '../../src/fleet/presence.js';
+import { PROJECT_ROOT } from '../../src/project.js';
 import { producerConnection } from '../../src/redis/connections.js';
 import { createFleetExecutor, type FleetExecutor } from '../../queues/executor.js';
 import { ExperimentStore, type ExperimentRecord } from '../../queues/experiment-state.js';
@@ -167,5 +169,46 @@ describe('fleet routing with real worker processes', () => {
     expect(await full.getJobCounts('completed', 'active', 'waiting')).toEqual({ completed: 1, active: 0, waiting: 0 });
     expect((await store.read('exp-sleep'))!.training!.machine).toBe('mini');
     await mbp.stop();
+  });
+
+  it('a laptop whose token the store refuses does not start: no heartbeat, and the error says how to fix it', async () => {
+    const cases = [
+      [{ AUTORESEARCH_ARTIFACT_TOKEN: 'wrong-token' }, 'refused AUTORESEARCH_ARTIFACT_TOKEN'],
+      [{ AUTORESEARCH_ARTIFACT_TOKEN: '' }, 'needs AUTORESEARCH_ARTIFACT_TOKEN, which is not set'],
+    ] as const;
+    for (const [env, expected] of cases) {
+      const result = await execa(process.execPath, [join(PROJECT_ROOT, 'bin/autoresearch.js'), '-c', mbpConfigFile, 'worker', '--role', 'mbp'], {
+        cwd: PROJECT_ROOT,
+        env: { ...env, AUTORESEARCH_LOG_LEVEL: 'info', AUTORESEARCH_LOG_FORMAT: 'json', VITEST: '' },
+        reject: false,
+        timeout: 60_000,
+      });
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain(expected);
+      expect(result.stderr).toContain('~/.config/autoresearch/env');
+      expect(result.stderr).not.toContain('worker ready');
+    }
+    expect((await readPresence(redis, prefix)).live.map((h) => h.machine)).toEqual(['mini']);
+  });
+
+  it('a laptop whose token stops working hands its job back, drops its heartbeat and exits; the job runs on the Mini', async () => {
+    const mbp = await startWorkerProcess(mbpConfigFile, 'mbp', { AUTORESEARCH_ARTIFACT_TOKEN: 'drill-token', STEP_TRAINER_MS: '20' });
+    running.push(mbp);
+    await until('mbp heartbeat', async () => (await readPresence(redis, prefix)).live.some((h) => h.machine === 'mbp'));
+    // The Mini's token is rotated while the laptop runs.
+    const port = Number(new URL(artifactServer.url).port);
+    await artifactServer.close();
+    artifactServer = await startArtifactServer({ dir: join(root, 'mini', 'artifacts'), token: 'rotated-token', maxUploadBytes: 1 << 30, port });
+
+    await submit('exp-rotated');
+    expect((await store.read('exp-rotated'))!.mode).toBe('full');
+    await until('the laptop worker to exit', async () => mbp.child.exitCode !== null, 30_000);
+
+    expect(mbp.child.exitCode).not.toBe(0);
+    expect(mbp.output()).toContain('the artifact store refuses this machine: handing the job back and stopping');
+    expect((await readPresence(redis, prefix)).live.map((h) => h.machine)).toEqual(['mini']);
+    const record = await trained('exp-rotated');
+    expect(record).toMatchObject({ mode: 'proxy', modeReason: 'full job not picked up within 4 s' });
+    expect(record.training).toMatchObject({ status: 'ok', machine: 'mini' });
   });
 });

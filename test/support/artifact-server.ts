@@ -3,12 +3,13 @@ import express from 'express';
 import { createArtifactStoreRouter } from '../../src/fleet/artifact-store.js';
 import { logger } from '../../src/log.js';
 
-/** The artifact store mounted as `autoresearch serve` mounts it, on a free port; for tests. */
-export async function startArtifactServer(options: { dir: string; token: string | undefined; maxUploadBytes: number; quotaBytes?: number }) {
+/** The artifact store mounted as `autoresearch serve` mounts it, on a free port (or `port`, to restart one); for tests. */
+export async function startArtifactServer(options: { dir: string; token: string | undefined; maxUploadBytes: number; quotaBytes?: number; port?: number }) {
   const app = express();
-  app.use('/artifacts', createArtifactStoreRouter({ ...options, log: logger('artifacts') }));
+  const { port: wanted, ...store } = options;
+  app.use('/artifacts', createArtifactStoreRouter({ ...store, log: logger('artifacts') }));
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = app.listen(wanted ?? 0, '127.0.0.1', () => resolve(s));
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

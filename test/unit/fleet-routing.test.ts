@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { msUntilClock } from '../../src/fleet/morning.js';
+import { gpuWindowOpen, msUntilClock } from '../../src/fleet/morning.js';
 import { chooseMode, pickupAction, pickupReason } from '../../queues/routing.js';
 
 describe('chooseMode', () => {
@@ -43,5 +43,21 @@ describe('msUntilClock', () => {
     ['07:00', new Date(2026, 0, 1, 23, 0), 8 * 3600_000],
   ] as const)('%s from %s', (clock, now, ms) => {
     expect(msUntilClock(clock, now)).toBe(ms);
+  });
+});
+
+describe('gpuWindowOpen', () => {
+  it.each([
+    ['22:00', '07:00', new Date(2026, 0, 1, 23, 0), true],
+    ['22:00', '07:00', new Date(2026, 0, 1, 3, 0), true],
+    ['22:00', '07:00', new Date(2026, 0, 1, 6, 59), true],
+    ['22:00', '07:00', new Date(2026, 0, 1, 7, 0), false],
+    ['22:00', '07:00', new Date(2026, 0, 1, 12, 0), false],
+    ['22:00', '07:00', new Date(2026, 0, 1, 22, 0), true],
+    ['01:00', '07:00', new Date(2026, 0, 1, 0, 30), false],
+    ['01:00', '07:00', new Date(2026, 0, 1, 1, 0), true],
+    ['07:00', '07:00', new Date(2026, 0, 1, 12, 0), true],
+  ] as const)('night from %s to %s at %s -> %s', (nightStart, morning, now, open) => {
+    expect(gpuWindowOpen(nightStart, morning, now)).toBe(open);
   });
 });

@@ -16,6 +16,13 @@ export const idleServerSection = z
     restoreDelayMs: integer(0, 3_600_000).default(60_000),
     /** Whatever is running, the idle server is back up by this local time. */
     morningDeadline: clockTime().default('07:00'),
+    /**
+     * GPU jobs are taken only from this local time until morningDeadline; in between the idle server keeps the
+     * GPU and jobs wait. Equal to morningDeadline: no daytime pause.
+     */
+    nightStart: clockTime().default('22:00'),
+    /** While no GPU job runs, check the idle server this often and start it again if it stopped answering. */
+    watchIntervalMs: integer(1_000, 3_600_000).default(60_000),
   })
   .prefault({})
   .superRefine((value, ctx) => {
