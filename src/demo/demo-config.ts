@@ -33,9 +33,10 @@ export function writeDemoConfigs(layout: DemoLayout): { mini: string; mbp: strin
     council: { dir: layout.councilDir },
     redis: { url: layout.redisUrl, embedded: false, prefix: layout.redisPrefix },
     models: {
-      // On a Mac these are the 9B and 27B; here both modes use the tiny model, each with its own champion.
-      proxy: { model: layout.model, budgetSeconds: layout.budgetSeconds, graceSeconds: 120 },
-      full: { model: layout.model, budgetSeconds: layout.budgetSeconds, graceSeconds: 120 },
+      // On a Mac these are the 9B and 27B with the Qwen search space; here both modes use the tiny model and its
+      // own table (python/search-spaces/tiny.json), each mode with its own champion.
+      proxy: { model: layout.model, budgetSeconds: layout.budgetSeconds, graceSeconds: 120, searchSpace: 'tiny' },
+      full: { model: layout.model, budgetSeconds: layout.budgetSeconds, graceSeconds: 120, searchSpace: 'tiny' },
       training: { valBatches: 4 },
     },
     fleet: {
