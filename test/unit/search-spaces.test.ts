@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { UnrecoverableError } from 'bullmq';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { jobIds } from '../../queues/names.js';
+import { createTrainProcessor } from '../../workers/train-processor.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { PROJECT_ROOT } from '../../src/project.js';
@@ -99,5 +103,21 @@ describe("the loop's starting point in a mode's search space", () => {
 
   it("is the table's baseline when the section was written for another model", () => {
     expect(startingPoint(deps, SEED_TRAIN_PY, 'proxy')).toEqual(baselineValues(AGENTS, searchSpace('tiny').table));
+  });
+});
+
+describe('a training job on a worker whose config names another search space', () => {
+  it('fails for good, naming both search spaces', async () => {
+    const config = parse('models:\n  proxy: { searchSpace: tiny }\n');
+    const processor = createTrainProcessor({ queue: 'train-proxy', config, log: pino({ level: 'silent' }) } as never);
+    const job = {
+      id: jobIds.train('exp-1', 'proxy'),
+      attemptsStarted: 1,
+      data: { experimentId: 'exp-1', mode: 'proxy', commit: 'abc1234', searchSpace: 'qwen', values: baselineValues(AGENTS), datasetSha256: 'a'.repeat(64) },
+    };
+    const failure = processor(job as never, 'token').catch((error: unknown) => error);
+    const error = await failure;
+    expect(error).toBeInstanceOf(UnrecoverableError);
+    expect((error as Error).message).toMatch(/planned in search space qwen, but this machine's models\.proxy\.searchSpace is tiny/);
   });
 });
