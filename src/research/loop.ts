@@ -173,6 +173,8 @@ export function startingPoint(deps: Pick<LoopDeps, 'section' | 'spaces' | 'agent
   try {
     return deps.section.read(source, space);
   } catch (error) {
+    // Only a section problem means "written for another table"; anything else is a fault to report.
+    if ((error as Error).name !== 'SectionError') throw error;
     deps.log.info(
       { mode, searchSpace: space.name, why: (error as Error).message },
       `the section does not fit ${mode} mode's search space ${space.name}; starting from its baseline (${space.file})`,
