@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describeChanges } from '../planner/proposal.js';
-import { PlannerFatalError, type ParamSpec, type Planner } from '../planner/types.js';
+import { PlannerFatalError, type Planner } from '../planner/types.js';
 import type { ExperimentExecution, ExperimentProgress, ExperimentRequest, Mode, RequestedMode, SectionValues, TrainingSummary } from './executor.js';
 import { trainingSummarySchema } from './executor.js';
-import { hypothesisTextSchema } from './hyperparameters.js';
+import { baselineValues, hypothesisTextSchema, searchSpace, searchSpaceNames, type SearchSpace } from './hyperparameters.js';
 import { LEASE_LOST_EXIT_CODE, LeaseLostError, PlannerLease } from './lease.js';
 import { TRAIN_PY, type ExperimentCommit } from './ledger.js';
 import { judge, loadChampion, record, recordWithoutExecution, type Recorder } from './outcome.js';
@@ -14,16 +14,17 @@ import { SectionError } from './section.js';
 import type { ResultRow } from './results-format.js';
 import { experimentId, fitsBefore, worstCaseSeconds, type ModeBudgets } from './schedule.js';
 
-/** Reads and writes python/train.py's AGENT MODIFIABLE section (src/research/section.ts). */
+/** Reads and writes python/train.py's AGENT MODIFIABLE section (src/research/section.ts) in a search space. */
 export interface SectionCodec {
-  read(source: string): SectionValues;
-  write(source: string, values: SectionValues): string;
+  read(source: string, space: SearchSpace): SectionValues;
+  write(source: string, values: SectionValues, space: SearchSpace): string;
 }
 
 export interface LoopDeps extends Recorder {
   planner: Planner;
   section: SectionCodec;
-  specs: ParamSpec[];
+  /** Each mode's search space (models.<mode>.searchSpace): the table its base model is planned and checked in. */
+  spaces: Record<Mode, SearchSpace>;
   redis: Redis;
   redisPrefix: string;
   leaseTtlMs: number;
@@ -203,7 +204,7 @@ async function runBaseline(deps: LoopDeps, mode: Mode, signal: AbortSignal, cham
  * experiment's parent, so the baseline never carries a trial's parameters and hypothesis.
  */
 export async function baselineRequest(
-  deps: Pick<LoopDeps, 'resultsPath' | 'executor' | 'ledger' | 'section' | 'now'>,
+  deps: Pick<LoopDeps, 'resultsPath' | 'executor' | 'ledger' | 'section' | 'spaces' | 'agents' | 'log' | 'now'>,
   mode: Mode,
   championAdapterSha256: string | null,
 ): Promise<ExperimentRequest> {
@@ -216,18 +217,50 @@ export async function baselineRequest(
     kind: 'baseline',
     mode,
     commit,
-    values: sectionAt(deps, await deps.ledger.trainPyAt(commit), commit),
+    values: startingPoint(deps, await deps.ledger.trainPyAt(commit), commit, mode),
     championAdapterSha256,
   };
 }
 
 /** The section of `commit`'s train.py; a SectionError names the file, the commit and the bad value. */
-function sectionAt(deps: Pick<LoopDeps, 'section' | 'ledger'>, source: string, commit: string): SectionValues {
+function sectionAt(deps: Pick<LoopDeps, 'section' | 'ledger'>, source: string, commit: string, space: SearchSpace): SectionValues {
   try {
-    return deps.section.read(source);
+    return deps.section.read(source, space);
   } catch (error) {
     if (error instanceof SectionError) throw new SectionError(`${deps.ledger.repo}/${TRAIN_PY} at ${commit.slice(0, 12)}: ${error.message}`);
     throw error;
+  }
+}
+
+/**
+/**
+ * The section of `commit`'s train.py, read in `mode`'s search space. A section that fits another search space
+ * was written for another base model (the seed's train.py holds the Qwen table's baseline): the space's own
+ * baseline is the starting point then, and the next experiment's commit writes it whole. A section that fits
+ * no table is a bad value, reported with the file, the commit and the value.
+ */
+export function startingPoint(deps: Pick<LoopDeps, 'section' | 'spaces' | 'agents' | 'log' | 'ledger'>, source: string, commit: string, mode: Mode): SectionValues {
+  const space = deps.spaces[mode];
+  try {
+    return sectionAt(deps, source, commit, space);
+  } catch (error) {
+    if (!(error instanceof SectionError)) throw error;
+    const fitsAnother = searchSpaceNames()
+      .filter((name) => name !== space.name)
+      .some((name) => {
+        try {
+          deps.section.read(source, searchSpace(name));
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    if (!fitsAnother) throw error;
+    deps.log.info(
+      { mode, searchSpace: space.name, why: error.message },
+      `the section does not fit ${mode} mode's search space ${space.name}; starting from its baseline (${space.file})`,
+    );
+    return baselineValues(deps.agents, space.table) as unknown as SectionValues;
   }
 }
 
@@ -259,7 +292,7 @@ export async function runSingle(
     const id = experimentId('experiment', deps.now(), (x) => history.some((r) => r.experimentId === x));
     const head = await deps.ledger.head();
     const source = await deps.ledger.trainPyAt(head);
-    const values = sectionAt(deps, source, head);
+    const values = sectionAt(deps, source, head, deps.spaces[mode]);
     const hypothesis = typeof values.EXPERIMENT_HYPOTHESIS === 'string' ? values.EXPERIMENT_HYPOTHESIS : '';
     const text = hypothesisTextSchema.safeParse(hypothesis);
     if (!text.success) throw new SectionError(`${deps.ledger.repo}/${TRAIN_PY} at ${head.slice(0, 12)}: EXPERIMENT_HYPOTHESIS: ${text.error.issues.map((i) => i.message).join('; ')}`);
@@ -300,7 +333,7 @@ export type PlanStep =
   | { kind: 'stop'; reason: string }
   | { kind: 'interrupted' };
 
-export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'specs' | 'agents' | 'ledger' | 'log' | 'models' | 'resultsPath' | 'memoryEventsDir' | 'artifacts' | 'now' | 'fence'>;
+export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'spaces' | 'agents' | 'ledger' | 'log' | 'models' | 'resultsPath' | 'memoryEventsDir' | 'artifacts' | 'now' | 'fence'>;
 
 /**
  * Asks the planner for experiment `id`, then either commits the proposed section (and nothing else) to git,
@@ -311,7 +344,8 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
   // HEAD, never the work tree: what the planner builds on is what was committed (and evaluated or reverted).
   const head = await deps.ledger.head();
   const source = await deps.ledger.trainPyAt(head);
-  const current = sectionAt(deps, source, head);
+  const space = deps.spaces[expectedMode];
+  const current = startingPoint(deps, source, head, expectedMode);
   const champion = loadChampion(deps, expectedMode, deps.models[expectedMode]);
   let outcome;
   try {
@@ -324,7 +358,8 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
         champion: champion ? { mode: expectedMode, row: champion.row, summary: champion.summary } : null,
         lastTraining: lastTraining(deps, history),
         agents: deps.agents,
-        specs: deps.specs,
+        searchSpace: space,
+        specs: space.table.parameters,
       },
       signal,
     );
@@ -365,7 +400,7 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
     id,
     proposal.hypothesis,
     `Changes: ${changes}\nPlanner: ${deps.planner.name}${outcome.usage ? `, $${outcome.usage.costUsd.toFixed(4)}` : ''}`,
-    deps.section.write(source, values),
+    deps.section.write(source, values, space),
   );
   return { kind: 'committed', request: { experimentId: id, kind: 'experiment', mode: requested, commit: commit.commit, values }, changes: proposal.changes };
 }
@@ -438,11 +473,16 @@ function lastTraining(deps: Pick<LoopDeps, 'artifacts'>, history: readonly Resul
   return null;
 }
 
+/** The section of a commit whose mode is unknown: read in the first search space it fits. */
 function safeRead(deps: LoopDeps, source: string): SectionValues | null {
-  try {
-    return deps.section.read(source);
-  } catch (error) {
-    deps.log.warn({ err: (error as Error).message, file: TRAIN_PY }, 'could not read the section of an undecided commit');
-    return null;
+  let problem = '';
+  for (const space of new Set(Object.values(deps.spaces))) {
+    try {
+      return deps.section.read(source, space);
+    } catch (error) {
+      problem = (error as Error).message;
+    }
   }
+  deps.log.warn({ err: problem, file: TRAIN_PY }, 'could not read the section of an undecided commit');
+  return null;
 }

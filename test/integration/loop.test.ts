@@ -9,7 +9,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { offlinePlanner } from '../../src/planner/offline.js';
 import { PROJECT_ROOT } from '../../src/project.js';
 import type { SectionValues } from '../../src/research/executor.js';
-import { hyperparameterTable } from '../../src/research/hyperparameters.js';
+import { searchSpace } from '../../src/research/hyperparameters.js';
 import { LEASE_LOST_EXIT_CODE, LeaseHeldError, LeaseLostError, PlannerLease } from '../../src/research/lease.js';
 import { DirtyTreeError, GitLedger } from '../../src/research/ledger.js';
 import { baselineRequest, planExperiment, runExitCode, runLoop, runSingle, type LoopDeps } from '../../src/research/loop.js';
@@ -53,8 +53,11 @@ async function setup(options: { url?: string; redis?: Redis; leaseTtlMs?: number
   cleanups.push(() => rmSync(root, { recursive: true, force: true }), () => rmSync(repo, { recursive: true, force: true }), () => redis.disconnect(), () => executor.close());
   const deps: LoopDeps = {
     planner: offlinePlanner(0),
-    section: { read: (s) => readSection(s, AGENTS) as unknown as SectionValues, write: (s, v) => writeSection(s, v, AGENTS) },
-    specs: hyperparameterTable().parameters,
+    section: {
+      read: (s, space) => readSection(s, AGENTS, space.table) as unknown as SectionValues,
+      write: (s, v, space) => writeSection(s, v, AGENTS, space.table),
+    },
+    spaces: { proxy: searchSpace('qwen'), full: searchSpace('qwen') },
     redis,
     redisPrefix: prefix,
     leaseTtlMs: options.leaseTtlMs ?? 2_000,
@@ -146,8 +149,8 @@ describe('runLoop', () => {
     await deps.ledger.ensureBranch();
     const champion = await deps.ledger.head();
     const source = deps.ledger.readTrainPy();
-    const values = { ...deps.section.read(source), LORA_RANK: 16, EXPERIMENT_HYPOTHESIS: 'lost in a power cut' };
-    const lost = await deps.ledger.commitExperiment('exp-lost', 'lost in a power cut', 'Changes: LORA_RANK 32 -> 16', deps.section.write(source, values));
+    const values = { ...deps.section.read(source, deps.spaces.proxy), LORA_RANK: 16, EXPERIMENT_HYPOTHESIS: 'lost in a power cut' };
+    const lost = await deps.ledger.commitExperiment('exp-lost', 'lost in a power cut', 'Changes: LORA_RANK 32 -> 16', deps.section.write(source, values, deps.spaces.proxy));
     const summary = await runLoop(deps, { maxExperiments: 1, deadline: soon(), mode: 'proxy', signal: never });
     expect(summary.rows.map((r) => [r.experimentId, r.result])).toEqual([['exp-lost', 'crash']]);
     expect(summary.stoppedBecause).toBe('no time left for a baseline before the deadline');
@@ -171,7 +174,7 @@ describe('runLoop', () => {
     await deps.ledger.ensureBranch();
     const champion = await deps.ledger.head();
     const source = deps.ledger.readTrainPy();
-    writeFileSync(join(repo, 'python/train.py'), deps.section.write(source, { ...deps.section.read(source), LORA_RANK: 16, EXPERIMENT_HYPOTHESIS: 'rank 16' }));
+    writeFileSync(join(repo, 'python/train.py'), deps.section.write(source, { ...deps.section.read(source, deps.spaces.proxy), LORA_RANK: 16, EXPERIMENT_HYPOTHESIS: 'rank 16' }, deps.spaces.proxy));
     // What an earlier planner left when it died after `git commit` and before `update-ref`.
     gitIn(repo, 'commit', '-qam', 'experiment exp-norefs: rank 16\n\nrank 16\n\nChanges: LORA_RANK 32 -> 16\n\nAutoresearch-Experiment: exp-norefs');
     const crashed = gitIn(repo, 'rev-parse', 'HEAD').trim();
@@ -187,9 +190,9 @@ describe('runLoop', () => {
     const { deps } = await setup();
     await deps.ledger.ensureBranch();
     const champion = await deps.ledger.head();
-    const championValues = deps.section.read(deps.ledger.readTrainPy());
+    const championValues = deps.section.read(deps.ledger.readTrainPy(), deps.spaces.proxy);
     const source = deps.ledger.readTrainPy();
-    await deps.ledger.commitExperiment('exp-flight', 'rank 16 helps', 'Changes: LORA_RANK 32 -> 16', deps.section.write(source, { ...championValues, LORA_RANK: 16, EXPERIMENT_HYPOTHESIS: 'rank 16 helps' }));
+    await deps.ledger.commitExperiment('exp-flight', 'rank 16 helps', 'Changes: LORA_RANK 32 -> 16', deps.section.write(source, { ...championValues, LORA_RANK: 16, EXPERIMENT_HYPOTHESIS: 'rank 16 helps' }, deps.spaces.proxy));
     const request = await baselineRequest(deps, 'proxy', null);
     expect(request.commit).toBe(champion);
     expect(request.values).toEqual(championValues);
@@ -222,8 +225,8 @@ describe('runLoop', () => {
     const { deps, redis } = await setup();
     await deps.ledger.ensureBranch();
     const source = deps.ledger.readTrainPy();
-    const values = { ...deps.section.read(source), LORA_RANK: 16, EXPERIMENT_HYPOTHESIS: 'rank 16' };
-    const commit = await deps.ledger.commitExperiment('exp-late', 'rank 16', 'Changes: LORA_RANK 32 -> 16', deps.section.write(source, values));
+    const values = { ...deps.section.read(source, deps.spaces.proxy), LORA_RANK: 16, EXPERIMENT_HYPOTHESIS: 'rank 16' };
+    const commit = await deps.ledger.commitExperiment('exp-late', 'rank 16', 'Changes: LORA_RANK 32 -> 16', deps.section.write(source, values, deps.spaces.proxy));
     const key = `${deps.redisPrefix}:planner:lease`;
     const lease = await PlannerLease.acquire(redis, key, 60_000);
     cleanups.push(() => lease.release());

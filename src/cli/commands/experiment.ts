@@ -48,7 +48,8 @@ async function printPlan(config: ReturnType<typeof commandContext>['config'], de
   const model = deps.models[mode];
   // The section `experiment` would run: HEAD's (a hand edit must be committed first).
   const source = await deps.ledger.trainPyAt('HEAD');
-  const values = deps.section.read(source);
+  const space = deps.spaces[mode];
+  const values = deps.section.read(source, space);
   const rows = readResults(deps.resultsPath).rows;
   const champion = championRow(rows, mode, model);
   const dirty = (await deps.ledger.dirtyFiles()).map(describeDirty);
@@ -58,7 +59,7 @@ async function printPlan(config: ReturnType<typeof commandContext>['config'], de
   try {
     const trainPy = join(scratch, 'train.py');
     writeFileSync(trainPy, source);
-    dataHash = (await prepareDataset({ councilDir: config.council.dir, trainPy, datasetsRoot: join(scratch, 'datasets'), seed: config.models.training.seed })).datasetSha256;
+    dataHash = (await prepareDataset({ councilDir: config.council.dir, trainPy, datasetsRoot: join(scratch, 'datasets'), seed: config.models.training.seed, searchSpace: space.name })).datasetSha256;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -67,6 +68,7 @@ async function printPlan(config: ReturnType<typeof commandContext>['config'], de
     `dry run: nothing is committed, enqueued or written`,
     `kind:        ${opts.baseline || !champion ? `baseline${opts.baseline ? '' : ' first (no champion for this mode yet), then the experiment'}` : 'experiment'}`,
     `mode:        ${mode} (${reason}) on ${model}; budget ${budget.budgetSeconds} s + ${budget.graceSeconds} s grace, worst case ${Math.round(worstCaseSeconds('experiment', opts.mode, mode, deps.budgets, deps.pickupDeadlineMs, deps.evalAllowanceSeconds) / 60)} min with eval`,
+    `search:      ${space.name} (${space.file})`,
     `champion:    ${champion ? `${champion.experimentId} (${champion.result}, score ${champion.score?.toFixed(3) ?? '?'})` : 'none'}`,
     `data hash:   ${dataHash}${opts.skipPrepare ? ' (--skip-prepare: reused if already prepared)' : ''}`,
     `work tree:   ${dirty.length > 0 ? `REFUSED, uncommitted changes in ${dirty.join(', ')}; commit a hand edit first` : 'clean'}`,
@@ -76,8 +78,8 @@ async function printPlan(config: ReturnType<typeof commandContext>['config'], de
     '',
     'commands:',
     `  git commit python/train.py (only the section) with the hypothesis, ref refs/autoresearch/experiments/<id>`,
-    `  ${venvPython()} python/prepare.py --council ${config.council.dir} --train-py <run>/train.py --out ${join(config.paths.state, 'datasets')} --seed ${config.models.training.seed}`,
-    `  ${venvPython()} <run>/train.py (from ${TRAIN_PY}) --model ${model} --data <datasets>/${dataHash.slice(0, 12)}... --out <run>/adapter --budget-seconds ${budget.budgetSeconds} --seed ${config.models.training.seed}`,
+    `  ${venvPython()} python/prepare.py --council ${config.council.dir} --train-py <run>/train.py --out ${join(config.paths.state, 'datasets')} --seed ${config.models.training.seed} --search-space ${space.name}`,
+    `  ${venvPython()} <run>/train.py (from ${TRAIN_PY}) --model ${model} --data <datasets>/${dataHash.slice(0, 12)}... --out <run>/adapter --budget-seconds ${budget.budgetSeconds} --seed ${config.models.training.seed} --search-space ${space.name}`,
     `  eval: mlx_lm.server ${model} + adapter, the suite in ${join(config.council.dir, 'eval')}, then the Council rules against the champion`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
