@@ -314,7 +314,7 @@ async function decide(deps: LoopDeps, request: ExperimentRequest, execution: Exp
       return row;
     });
   }
-  const verdict = judge(request, execution, champion, deps.thresholds);
+  const verdict = judge(request, execution, champion, deps);
   return record(deps, request, execution, verdict, { hypothesis, changes });
 }
 

@@ -56,6 +56,7 @@ async function setup(): Promise<{ deps: LoopDeps; repo: string; executor: FleetE
     keepDiscardedAdapters: 5,
     agents: AGENTS,
     thresholds: config.council.thresholds,
+    noiseGuard: config.council.noiseGuard,
     ledger: await GitLedger.open(repo, 'autoresearch/test'),
     executor,
     log: silent,
