@@ -129,13 +129,18 @@ export function simulatePairs(layout: SimulationLayout, rules: SimulationRules, 
   return { trials, seedKeeps: seedKeeps / trials, guardKeeps: guardKeeps / trials, meanDiffering: differing / trials };
 }
 
-/** The candidate's view of the suite: `count` stable passing cases, spread over the agents, now always fail. */
+/** The candidate's view of the suite: `count` stable passing cases, spread round robin over the agents, now always fail. */
 function worsen(suite: readonly SimCase[], layout: SimulationLayout, count: number): SimCase[] {
   const out = suite.map((c) => ({ ...c }));
+  let turn = 0;
   for (let k = 0; k < count; k += 1) {
-    const agent = layout.agents[k % layout.agents.length]!;
-    const target = out.find((c) => c.agent === agent && c.p === 1 && c.category !== 'jailbreak');
-    if (!target) throw new Error(`the simulated suite has no stable passing case left for ${agent}`);
+    let target: SimCase | undefined;
+    // An agent can, rarely, draw no stable passing case; the next agent then loses one instead.
+    for (let tries = 0; !target && tries < layout.agents.length; tries += 1, turn += 1) {
+      const agent = layout.agents[turn % layout.agents.length]!;
+      target = out.find((c) => c.agent === agent && c.p === 1 && c.category !== 'jailbreak');
+    }
+    if (!target) throw new Error('the simulated suite has no stable passing case left to lose');
     target.p = 0;
   }
   return out;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describeChanges } from '../planner/proposal.js';
+import { devOnlyContext } from '../planner/dev-only.js';
 import { PlannerFatalError, type ParamSpec, type Planner } from '../planner/types.js';
 import type { ExperimentExecution, ExperimentProgress, ExperimentRequest, Mode, RequestedMode, SectionValues, TrainingSummary } from './executor.js';
 import { trainingSummarySchema } from './executor.js';
@@ -234,7 +235,7 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
   let outcome;
   try {
     outcome = await deps.planner.propose(
-      {
+      devOnlyContext({
         experimentId: id,
         mode: requested,
         current,
@@ -243,7 +244,7 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
         lastTraining: lastTraining(deps, history),
         agents: deps.agents,
         specs: deps.specs,
-      },
+      }),
       signal,
     );
   } catch (error) {

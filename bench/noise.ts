@@ -1,0 +1,148 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/load.js';
+import { pairedComparison } from '../src/eval/paired.js';
+import { runEvaluation } from '../src/eval/run.js';
+import type { EvalSummary } from '../src/eval/summary.js';
+import { PROJECT_ROOT } from '../src/project.js';
+import { applyCouncilRules } from '../src/research/council-rules.js';
+import { simulateNights, simulatePairs, type SimulationRules } from '../src/research/keep-simulation.js';
+import { prepareDataset } from '../src/train/prepare.js';
+import { runTrainer, TRAIN_PY } from '../src/train/runner.js';
+import { ensureTinyModel } from '../src/train/tiny-model.js';
+
+/**
+ * How noisy is one experiment? The repo's train.py section trained K times on the tiny model with different
+ * training seeds (the runner's --seed, never a section parameter), each adapter evaluated through mlx_lm.server
+ * like any experiment. Same section, so every difference is noise: every ordered pair of seeds is an A/A test,
+ * and a keep is a false keep. Prints per-case flip rates, the paired SE, and how often the seed's rules and the
+ * noise guard would keep. First, the seeded simulation of the same question on the suite's layout (cheap).
+ *
+ * NOISE_SEEDS (default 4, at least 2) and NOISE_BUDGET_SECONDS (default 45) size the run.
+ */
+export async function benchNoise(): Promise<void> {
+  const started = Date.now();
+  const config = loadConfig({ cwd: PROJECT_ROOT, env: { ...process.env, REDIS_URL: '' } });
+  const rules: SimulationRules = { thresholds: config.council.thresholds, noiseGuard: { ...config.council.noiseGuard, enabled: true } };
+  console.log(`noise: load ${loadavg()} at start; rules ${JSON.stringify(rules)}`);
+
+  simulated(rules);
+
+  const seeds = Array.from({ length: positiveInt('NOISE_SEEDS', 4, 2) }, (_, i) => i);
+  const budgetSeconds = positiveInt('NOISE_BUDGET_SECONDS', 45, 5);
+  const councilDir = config.council.dir;
+  const stateDir = config.paths.state;
+  const training = config.models.training;
+  const model = (await ensureTinyModel({ councilDir, stateDir, seed: training.seed })).modelDir;
+  const dataset = await prepareDataset({ councilDir, trainPy: TRAIN_PY, datasetsRoot: join(stateDir, 'datasets'), seed: training.seed });
+  const workDir = mkdtempSync(join(stateDir, 'bench-noise-'));
+  console.log(`noise: ${seeds.length} training seeds x ${budgetSeconds} s on the tiny model; adapters in ${workDir}`);
+
+  const runs: Array<{ seed: number; summary: EvalSummary; iterations: number; valLoss: number | null }> = [];
+  for (const seed of seeds) {
+    const outDir = join(workDir, `seed-${seed}`);
+    const t0 = Date.now();
+    const outcome = await runTrainer(
+      { model, dataDir: dataset.datasetDir, outDir, budgetSeconds, seed, batchSize: training.batchSize, maxSeqLength: training.maxSeqLength, valBatches: training.valBatches },
+      { graceSeconds: config.models.proxy.graceSeconds },
+    );
+    if ((outcome.status !== 'ok' && outcome.status !== 'budget') || !outcome.result?.adapter_path) {
+      throw new Error(`training with seed ${seed} ended ${outcome.status}: ${outcome.message}`);
+    }
+    const t1 = Date.now();
+    const run = await runEvaluation({ config, model: 'tiny', adapterPath: outcome.result.adapter_path, adapterSha256: outcome.result.adapter_sha256 ?? null });
+    runs.push({ seed, summary: run.summary, iterations: outcome.result.iterations, valLoss: outcome.result.val_loss ?? null });
+    console.log(
+      `  seed ${seed}: ${outcome.result.iterations} iterations, val loss ${outcome.result.val_loss?.toFixed(3) ?? '-'}, train ${((t1 - t0) / 1000).toFixed(0)} s, ` +
+        `eval ${((Date.now() - t1) / 1000).toFixed(0)} s: dev overall ${run.summary.overall.toFixed(3)}, jailbreak ${run.summary.jailbreak.toFixed(3)}, ` +
+        `holdout ${run.summary.holdout ? run.summary.holdout.overall.toFixed(3) : '-'} (load ${loadavg()})`,
+    );
+  }
+
+  flips(runs.map((r) => r.summary));
+  aaKeeps(runs, config.council.thresholds, rules.noiseGuard);
+  console.log(`noise: wall ${((Date.now() - started) / 1000).toFixed(0)} s; load ${loadavg()} at end`);
+}
+
+function simulated(rules: SimulationRules): void {
+  const agents = ['yoda', 'jocasta', 'windu', 'quigon', 'cilghal', 'mundi'];
+  const layout = (differing: number) => ({ agents, casesPerAgent: 25, differing, stablePassRate: 0.6 });
+  console.log('simulated (seeded; 6 agents x 25 cases; equal adapters unless stated):');
+  for (const [i, q] of [0.05, 0.1, 0.15, 0.2, 0.25].entries()) {
+    const r = simulatePairs(layout(q), rules, 2000, 1000 + i);
+    console.log(`  differing ${pct(r.meanDiffering)}: seed rule keeps ${pct(r.seedKeeps)}, with the noise guard ${pct(r.guardKeeps)} (2000 pairs)`);
+  }
+  const worse = simulatePairs(layout(0.15), rules, 2000, 2000, 3);
+  console.log(`  truly 0.02 worse (3 of 150 cases lost), 15% differing: seed rule keeps ${pct(worse.seedKeeps)}, with the guard ${pct(worse.guardKeeps)}`);
+  const n = simulateNights(layout(0.15), rules, 1000, 6, 3000);
+  console.log(
+    `  6-experiment nights with no real progress (1000): at least one keep ${pct(n.seedAnyKeep)} (guard ${pct(n.guardAnyKeep)}); ` +
+      `champion inflated by ${n.seedInflation.toFixed(3)} (guard ${n.guardInflation.toFixed(3)})`,
+  );
+}
+
+/** Per case: over all unordered pairs of seeds, the fraction whose scores differ. */
+function flips(summaries: readonly EvalSummary[]): void {
+  const ids = summaries[0]!.cases.filter((c) => c.split === 'dev').map((c) => c.id);
+  const score = summaries.map((s) => new Map(s.cases.map((c) => [c.id, c.score])));
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i < summaries.length; i += 1) for (let j = i + 1; j < summaries.length; j += 1) pairs.push([i, j]);
+  const rate = ids.map((id) => ({ id, rate: pairs.filter(([i, j]) => score[i]!.get(id) !== score[j]!.get(id)).length / pairs.length }));
+  const flaky = rate.filter((r) => r.rate > 0).sort((a, b) => b.rate - a.rate);
+  const meanRate = rate.reduce((s, r) => s + r.rate, 0) / rate.length;
+  console.log(`per-case flips over ${pairs.length} seed pairs, ${ids.length} dev cases: mean differing fraction per pair ${pct(meanRate)}; ${flaky.length} cases ever differ`);
+  const buckets = [0.25, 0.5, 0.75, 1].map((hi, k, all) => {
+    const lo = k === 0 ? 0 : all[k - 1]!;
+    return `(${lo},${hi}] ${flaky.filter((r) => r.rate > lo && r.rate <= hi).length}`;
+  });
+  console.log(`  flip-rate histogram of those: ${buckets.join('  ')}`);
+  if (flaky.length > 0) console.log(`  most unstable: ${flaky.slice(0, 8).map((r) => `${r.id} ${pct(r.rate)}`).join(', ')}`);
+}
+
+/** Every ordered pair (candidate, champion) of seeds, judged by the seed's rules and by the rules plus the guard. */
+function aaKeeps(
+  runs: ReadonlyArray<{ seed: number; summary: EvalSummary }>,
+  thresholds: Parameters<typeof applyCouncilRules>[2],
+  guard: Parameters<typeof applyCouncilRules>[3],
+): void {
+  let seedKeeps = 0;
+  let guardKeeps = 0;
+  let total = 0;
+  const ses: number[] = [];
+  for (const cand of runs) {
+    for (const champ of runs) {
+      if (cand === champ) continue;
+      total += 1;
+      const seed = applyCouncilRules(cand.summary, champ.summary, thresholds, { ...guard, enabled: false });
+      const guarded = applyCouncilRules(cand.summary, champ.summary, thresholds, guard);
+      if (seed.decision === 'keep') seedKeeps += 1;
+      if (guarded.decision === 'keep') guardKeeps += 1;
+      const p = pairedComparison(cand.summary, champ.summary);
+      ses.push(p.macroStdErr);
+      console.log(
+        `  seed ${cand.seed} vs champion seed ${champ.seed}: delta ${signed(p.macroDelta)} paired SE ${p.macroStdErr.toFixed(4)} ` +
+          `(${p.wins}W/${p.losses}L) seed rule ${seed.decision}, with guard ${guarded.decision}`,
+      );
+    }
+  }
+  const meanSe = ses.reduce((s, x) => s + x, 0) / ses.length;
+  console.log(
+    `A/A over ${total} ordered pairs: seed rule keeps ${seedKeeps} (${pct(seedKeeps / total)}), with the noise guard ${guardKeeps} (${pct(guardKeeps / total)}); ` +
+      `mean paired SE ${meanSe.toFixed(4)}, so the guard's bar is about ${(guard.z * meanSe).toFixed(3)} against the +0.02 promotion margin`,
+  );
+}
+
+function positiveInt(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min}, got "${raw}"`);
+  return n;
+}
+
+function loadavg(): string {
+  return readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ');
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
