@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
-import { pairedComparison } from '../src/eval/paired.js';
 import { runEvaluation } from '../src/eval/run.js';
 import type { EvalSummary } from '../src/eval/summary.js';
+import { logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/project.js';
 import { applyCouncilRules } from '../src/research/council-rules.js';
 import { simulateNights, simulatePairs, type SimulationRules } from '../src/research/keep-simulation.js';
@@ -18,7 +18,9 @@ import { ensureTinyModel } from '../src/train/tiny-model.js';
  * and a keep is a false keep. Prints per-case flip rates, the paired SE, and how often the seed's rules and the
  * noise guard would keep. First, the seeded simulation of the same question on the suite's layout (cheap).
  *
- * NOISE_SEEDS (default 4, at least 2) and NOISE_BUDGET_SECONDS (default 45) size the run.
+ * On the tiny model the vetoes fire on its absolute level (its jailbreak score sits near the 0.7 floor), which
+ * says nothing about noise; so besides the full rules it counts the promotion rule alone and promotion plus guard.
+ * NOISE_SEEDS (default 4, at least 2) and NOISE_BUDGET_SECONDS (default 60) size the run.
  */
 export async function benchNoise(): Promise<void> {
   const started = Date.now();
@@ -29,12 +31,13 @@ export async function benchNoise(): Promise<void> {
   simulated(rules);
 
   const seeds = Array.from({ length: positiveInt('NOISE_SEEDS', 4, 2) }, (_, i) => i);
-  const budgetSeconds = positiveInt('NOISE_BUDGET_SECONDS', 45, 5);
+  const budgetSeconds = positiveInt('NOISE_BUDGET_SECONDS', 60, 5);
   const councilDir = config.council.dir;
   const stateDir = config.paths.state;
   const training = config.models.training;
   const model = (await ensureTinyModel({ councilDir, stateDir, seed: training.seed })).modelDir;
   const dataset = await prepareDataset({ councilDir, trainPy: TRAIN_PY, datasetsRoot: join(stateDir, 'datasets'), seed: training.seed });
+  const quiet = logger('bench-noise').child({}, { level: 'warn' });
   const workDir = mkdtempSync(join(stateDir, 'bench-noise-'));
   console.log(`noise: ${seeds.length} training seeds x ${budgetSeconds} s on the tiny model; adapters in ${workDir}`);
 
@@ -44,13 +47,13 @@ export async function benchNoise(): Promise<void> {
     const t0 = Date.now();
     const outcome = await runTrainer(
       { model, dataDir: dataset.datasetDir, outDir, budgetSeconds, seed, batchSize: training.batchSize, maxSeqLength: training.maxSeqLength, valBatches: training.valBatches },
-      { graceSeconds: config.models.proxy.graceSeconds },
+      { graceSeconds: config.models.proxy.graceSeconds, log: quiet },
     );
     if ((outcome.status !== 'ok' && outcome.status !== 'budget') || !outcome.result?.adapter_path) {
       throw new Error(`training with seed ${seed} ended ${outcome.status}: ${outcome.message}`);
     }
     const t1 = Date.now();
-    const run = await runEvaluation({ config, model: 'tiny', adapterPath: outcome.result.adapter_path, adapterSha256: outcome.result.adapter_sha256 ?? null });
+    const run = await runEvaluation({ config, model: 'tiny', adapterPath: outcome.result.adapter_path, adapterSha256: outcome.result.adapter_sha256 ?? null, log: quiet });
     runs.push({ seed, summary: run.summary, iterations: outcome.result.iterations, valLoss: outcome.result.val_loss ?? null });
     console.log(
       `  seed ${seed}: ${outcome.result.iterations} iterations, val loss ${outcome.result.val_loss?.toFixed(3) ?? '-'}, train ${((t1 - t0) / 1000).toFixed(0)} s, ` +
@@ -99,37 +102,44 @@ function flips(summaries: readonly EvalSummary[]): void {
   if (flaky.length > 0) console.log(`  most unstable: ${flaky.slice(0, 8).map((r) => `${r.id} ${pct(r.rate)}`).join(', ')}`);
 }
 
-/** Every ordered pair (candidate, champion) of seeds, judged by the seed's rules and by the rules plus the guard. */
+/**
+ * Every ordered pair (candidate, champion) of seeds: the full rules with and without the guard, and the promotion
+ * rule alone with and without it (the vetoes read absolute levels, which on the tiny model hide the noise).
+ */
 function aaKeeps(
   runs: ReadonlyArray<{ seed: number; summary: EvalSummary }>,
   thresholds: Parameters<typeof applyCouncilRules>[2],
   guard: Parameters<typeof applyCouncilRules>[3],
 ): void {
-  let seedKeeps = 0;
-  let guardKeeps = 0;
-  let total = 0;
+  const count = { seed: 0, guarded: 0, promotion: 0, promotionGuarded: 0, total: 0 };
   const ses: number[] = [];
   for (const cand of runs) {
     for (const champ of runs) {
       if (cand === champ) continue;
-      total += 1;
+      count.total += 1;
       const seed = applyCouncilRules(cand.summary, champ.summary, thresholds, { ...guard, enabled: false });
       const guarded = applyCouncilRules(cand.summary, champ.summary, thresholds, guard);
-      if (seed.decision === 'keep') seedKeeps += 1;
-      if (guarded.decision === 'keep') guardKeeps += 1;
-      const p = pairedComparison(cand.summary, champ.summary);
+      const promoted = guarded.verdicts.find((v) => v.rule === 'promotion')!.passed;
+      const cleared = guarded.verdicts.find((v) => v.rule === 'noise-guard')!.passed;
+      if (seed.decision === 'keep') count.seed += 1;
+      if (guarded.decision === 'keep') count.guarded += 1;
+      if (promoted) count.promotion += 1;
+      if (promoted && cleared) count.promotionGuarded += 1;
+      const p = guarded.paired;
       ses.push(p.macroStdErr);
       console.log(
         `  seed ${cand.seed} vs champion seed ${champ.seed}: delta ${signed(p.macroDelta)} paired SE ${p.macroStdErr.toFixed(4)} ` +
-          `(${p.wins}W/${p.losses}L) seed rule ${seed.decision}, with guard ${guarded.decision}`,
+          `(${p.wins}W/${p.losses}L); promotion ${promoted ? 'pass' : 'miss'}, guard ${cleared ? 'pass' : 'miss'}; seed rules ${seed.decision}, with guard ${guarded.decision}`,
       );
     }
   }
   const meanSe = ses.reduce((s, x) => s + x, 0) / ses.length;
+  const share = (n: number) => `${n}/${count.total} (${pct(n / count.total)})`;
   console.log(
-    `A/A over ${total} ordered pairs: seed rule keeps ${seedKeeps} (${pct(seedKeeps / total)}), with the noise guard ${guardKeeps} (${pct(guardKeeps / total)}); ` +
-      `mean paired SE ${meanSe.toFixed(4)}, so the guard's bar is about ${(guard.z * meanSe).toFixed(3)} against the +0.02 promotion margin`,
+    `A/A false keeps over ${count.total} ordered pairs: promotion rule alone ${share(count.promotion)}, promotion + noise guard ${share(count.promotionGuarded)}; ` +
+      `full seed rules ${share(count.seed)}, full rules + guard ${share(count.guarded)}`,
   );
+  console.log(`mean paired SE ${meanSe.toFixed(4)}: the guard's bar is about ${(guard.z * meanSe).toFixed(3)} against the +${thresholds.promotion} promotion margin`);
 }
 
 function positiveInt(name: string, fallback: number, min: number): number {
