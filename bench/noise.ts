@@ -1,18 +1,20 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
+import { loadCouncil } from '../src/council/load.js';
 import { runEvaluation } from '../src/eval/run.js';
 import type { EvalSummary } from '../src/eval/summary.js';
 import { logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/project.js';
 import { applyCouncilRules } from '../src/research/council-rules.js';
 import { simulateNights, simulatePairs, type SimulationRules } from '../src/research/keep-simulation.js';
+import { readSection, writeSection } from '../src/research/section.js';
 import { prepareDataset } from '../src/train/prepare.js';
 import { runTrainer, TRAIN_PY } from '../src/train/runner.js';
 import { ensureTinyModel } from '../src/train/tiny-model.js';
 
 /**
- * How noisy is one experiment? The repo's train.py section trained K times on the tiny model with different
+ * How noisy is one experiment? One train.py section trained K times on the tiny model with different
  * training seeds (the runner's --seed, never a section parameter), each adapter evaluated through mlx_lm.server
  * like any experiment. Same section, so every difference is noise: every ordered pair of seeds is an A/A test,
  * and a keep is a false keep. Prints per-case flip rates, the paired SE, and how often the seed's rules and the
@@ -36,10 +38,11 @@ export async function benchNoise(): Promise<void> {
   const stateDir = config.paths.state;
   const training = config.models.training;
   const model = (await ensureTinyModel({ councilDir, stateDir, seed: training.seed })).modelDir;
-  const dataset = await prepareDataset({ councilDir, trainPy: TRAIN_PY, datasetsRoot: join(stateDir, 'datasets'), seed: training.seed });
   const quiet = logger('bench-noise').child({}, { level: 'warn' });
   const workDir = mkdtempSync(join(stateDir, 'bench-noise-'));
-  console.log(`noise: ${seeds.length} training seeds x ${budgetSeconds} s on the tiny model; adapters in ${workDir}`);
+  const trainPy = activeTrainPy(workDir, loadCouncil(councilDir).agents.map((a) => a.id));
+  const dataset = await prepareDataset({ councilDir, trainPy, datasetsRoot: join(stateDir, 'datasets'), seed: training.seed });
+  console.log(`noise: ${seeds.length} training seeds x ${budgetSeconds} s on the tiny model, section ${JSON.stringify(ACTIVE)} over the repo's; adapters in ${workDir}`);
 
   const runs: Array<{ seed: number; summary: EvalSummary; iterations: number; valLoss: number | null }> = [];
   for (const seed of seeds) {
@@ -47,7 +50,7 @@ export async function benchNoise(): Promise<void> {
     const t0 = Date.now();
     const outcome = await runTrainer(
       { model, dataDir: dataset.datasetDir, outDir, budgetSeconds, seed, batchSize: training.batchSize, maxSeqLength: training.maxSeqLength, valBatches: training.valBatches },
-      { graceSeconds: config.models.proxy.graceSeconds, log: quiet },
+      { graceSeconds: config.models.proxy.graceSeconds, trainPy, log: quiet },
     );
     if ((outcome.status !== 'ok' && outcome.status !== 'budget') || !outcome.result?.adapter_path) {
       throw new Error(`training with seed ${seed} ended ${outcome.status}: ${outcome.message}`);
@@ -65,6 +68,23 @@ export async function benchNoise(): Promise<void> {
   flips(runs.map((r) => r.summary));
   aaKeeps(runs, config.council.thresholds, rules.noiseGuard);
   console.log(`noise: wall ${((Date.now() - started) / 1000).toFixed(0)} s; load ${loadavg()} at end`);
+}
+
+/**
+ * At the baseline's learning rate a minute of training leaves the tiny model's replies unchanged, so there would
+ * be no noise to see; the fastest learning rate and smallest accumulation in the ranges make the adapter matter.
+ */
+const ACTIVE = { LEARNING_RATE: 1e-4, GRAD_ACCUM: 2 };
+
+/** A copy of python/train.py (with the files it reads) whose section is the repo's with ACTIVE applied. */
+function activeTrainPy(workDir: string, agents: readonly string[]): string {
+  const dir = join(workDir, 'python');
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['hparams.py', 'hyperparameters.json']) copyFileSync(join(dirname(TRAIN_PY), f), join(dir, f));
+  const source = readFileSync(TRAIN_PY, 'utf8');
+  const file = join(dir, 'train.py');
+  writeFileSync(file, writeSection(source, { ...readSection(source, agents), ...ACTIVE }, agents));
+  return file;
 }
 
 function simulated(rules: SimulationRules): void {

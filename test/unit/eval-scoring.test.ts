@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { atLeast, exceedsBy } from '../../src/eval/compare.js';
+import { benchmarkTsv, formatSummary } from '../../src/eval/report.js';
 import { scoreCase, summarize, type WeightedResult } from '../../src/eval/scoring.js';
 import { CATEGORIES, evalSummarySchema, type CaseOutcome, type CaseOutcomeInput } from '../../src/eval/summary.js';
 
@@ -99,6 +100,15 @@ describe('summarize with a holdout split', () => {
     const { holdout: _h, ...old } = JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
     old.cases = (old.cases as Array<Record<string, unknown>>).map(({ split: _s, ...c }) => c);
     expect(evalSummarySchema.parse(old)).toEqual(s);
+  });
+
+  it('reports print the holdout apart from the dev table', () => {
+    const s = summarize({ ...base, cases: [...dev, ...outcomes({ a: { tool: [0.5] } }, 'holdout')] });
+    expect(formatSummary(s)).toMatch(/\nholdout overall 0\.500 {2}jailbreak - {2}cases 1 /);
+    expect(formatSummary(summarize({ ...base, cases: dev }))).not.toContain('holdout');
+    const [head, line] = benchmarkTsv([{ label: 'x', model: 'm', adapter: null, summary: s, runDir: '/r' }]).split('\n');
+    expect(head!.split('\t').at(-1)).toBe('holdout');
+    expect(line!.split('\t').at(-1)).toBe('0.500');
   });
 
   it('refuses an agent whose only cases in a category are holdout ones', () => {
