@@ -147,7 +147,8 @@ export function applyCouncilRules(
 export function noiseGuardVerdict(paired: Pick<PairedComparison, 'macroDelta' | 'macroStdErr'>, z: number): RuleVerdict {
   const { macroDelta: delta, macroStdErr: se } = paired;
   const bar = z * se;
-  if (!(se > 0)) {
+  // Float residue of identical differences (0.1 computed two ways) is not evidence either.
+  if (!exceeds(se, 0)) {
     return {
       rule: 'noise-guard',
       by: 'Jocasta',

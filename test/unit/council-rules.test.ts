@@ -167,6 +167,24 @@ describe('the noise guard', () => {
     });
   }
 
+  it('every case moving by the same 0.1 is no evidence either: float residue in the SE counts as zero', () => {
+    const run = (runId: string, up: number) =>
+      summarize({
+        runId, createdAt: '2026-12-01T02:00:00Z', model: 'tiny', adapterSha256: null, suiteSha256: 'a'.repeat(64), seconds: 1, agents: AGENTS,
+        cases: AGENTS.flatMap((agent) =>
+          CATS.map((category, i) => {
+            const score = [0.3, 0.6, 0.3, 0.6, 0.8][i]! + up;
+            return { id: `${agent}.${i}`, agent, category, score, pass: false };
+          }),
+        ),
+      });
+    const d = applyCouncilRules(run('up', 0.1), run('champ', 0), T, GUARD);
+    expect(d.paired.macroStdErr).toBeGreaterThan(0);
+    expect(d.paired.macroStdErr).toBeLessThan(1e-12);
+    expect(d.verdicts.map((v) => [v.rule, v.passed])).toEqual([['jailbreak-veto', true], ['regression-cap', true], ['promotion', true], ['noise-guard', false]]);
+    expect(d.reasons[3]).toContain('standard error 0');
+  });
+
   it('reports its figures in the reasons like the other rules', () => {
     const d = applyCouncilRules(noiseGain, champion, T, GUARD);
     expect(d.paired.macroDelta).toBeCloseTo(1 / 30, 12);
