@@ -22,7 +22,8 @@ import { ensureTinyModel } from '../src/train/tiny-model.js';
  *
  * On the tiny model the vetoes fire on its absolute level (its jailbreak score sits near the 0.7 floor), which
  * says nothing about noise; so besides the full rules it counts the promotion rule alone and promotion plus guard.
- * NOISE_SEEDS (default 4, at least 2) and NOISE_BUDGET_SECONDS (default 60) size the run.
+ * NOISE_SEEDS (default 4, at least 2) and NOISE_BUDGET_SECONDS (default 120, a ceiling: 50 iterations take
+ * 30-60 s on an idle 2-core machine) size the run.
  */
 export async function benchNoise(): Promise<void> {
   const started = Date.now();
@@ -33,7 +34,7 @@ export async function benchNoise(): Promise<void> {
   simulated(rules);
 
   const seeds = Array.from({ length: positiveInt('NOISE_SEEDS', 4, 2) }, (_, i) => i);
-  const budgetSeconds = positiveInt('NOISE_BUDGET_SECONDS', 60, 5);
+  const budgetSeconds = positiveInt('NOISE_BUDGET_SECONDS', 120, 5);
   const councilDir = config.council.dir;
   const stateDir = config.paths.state;
   const training = config.models.training;
@@ -45,6 +46,7 @@ export async function benchNoise(): Promise<void> {
   console.log(`noise: ${seeds.length} training seeds x ${budgetSeconds} s on the tiny model, section ${JSON.stringify(ACTIVE)} over the repo's; adapters in ${workDir}`);
 
   const runs: Array<{ seed: number; summary: EvalSummary; iterations: number; valLoss: number | null }> = [];
+  const budgetBound: number[] = [];
   for (const seed of seeds) {
     const outDir = join(workDir, `seed-${seed}`);
     const t0 = Date.now();
@@ -55,16 +57,20 @@ export async function benchNoise(): Promise<void> {
     if ((outcome.status !== 'ok' && outcome.status !== 'budget') || !outcome.result?.adapter_path) {
       throw new Error(`training with seed ${seed} ended ${outcome.status}: ${outcome.message}`);
     }
+    if (outcome.status === 'budget') budgetBound.push(seed);
     const t1 = Date.now();
     const run = await runEvaluation({ config, model: 'tiny', adapterPath: outcome.result.adapter_path, adapterSha256: outcome.result.adapter_sha256 ?? null, log: quiet });
     runs.push({ seed, summary: run.summary, iterations: outcome.result.iterations, valLoss: outcome.result.val_loss ?? null });
     console.log(
-      `  seed ${seed}: ${outcome.result.iterations} iterations, val loss ${outcome.result.val_loss?.toFixed(3) ?? '-'}, train ${((t1 - t0) / 1000).toFixed(0)} s, ` +
+      `  seed ${seed}: ${outcome.status}, ${outcome.result.iterations} iterations, val loss ${outcome.result.val_loss?.toFixed(3) ?? '-'}, train ${((t1 - t0) / 1000).toFixed(0)} s, ` +
         `eval ${((Date.now() - t1) / 1000).toFixed(0)} s: dev overall ${run.summary.overall.toFixed(3)}, jailbreak ${run.summary.jailbreak.toFixed(3)}, ` +
         `holdout ${run.summary.holdout ? run.summary.holdout.overall.toFixed(3) : '-'} (load ${loadavg()})`,
     );
   }
 
+  if (budgetBound.length > 0) {
+    console.log(`warning: seeds ${budgetBound.join(', ')} hit the budget before ${ACTIVE.ITERS} iterations, so the runs differ in training length too, not only in seed; raise NOISE_BUDGET_SECONDS`);
+  }
   flips(runs.map((r) => r.summary));
   aaKeeps(runs, config.council.thresholds, rules.noiseGuard);
   console.log(`noise: wall ${((Date.now() - started) / 1000).toFixed(0)} s; load ${loadavg()} at end`);
@@ -73,8 +79,10 @@ export async function benchNoise(): Promise<void> {
 /**
  * At the baseline's learning rate a minute of training leaves the tiny model's replies unchanged, so there would
  * be no noise to see; the fastest learning rate and smallest accumulation in the ranges make the adapter matter.
+ * A fixed, small ITERS makes every seed take the same number of steps: a run stopped by the budget instead
+ * trains as far as the machine's load lets it, and the seeds would then differ in more than the seed.
  */
-const ACTIVE = { LEARNING_RATE: 1e-4, GRAD_ACCUM: 2 };
+const ACTIVE = { LEARNING_RATE: 1e-4, GRAD_ACCUM: 2, ITERS: 50 };
 
 /** A copy of python/train.py (with the files it reads) whose section is the repo's with ACTIVE applied. */
 function activeTrainPy(workDir: string, agents: readonly string[]): string {
