@@ -24,7 +24,7 @@ export interface EvalCase {
   messages: ChatMessage[];
   assert: Assertion[];
   /**
-   * `dev` cases decide keeps and reach the planner; `holdout` cases are scored for baselines and keeps and shown
+   * `dev` cases decide keeps and reach the planner; `holdout` cases are scored in every evaluation and shown
    * to the user, never to a planner, so a gap between the two shows overfitting to the suite.
    */
   split: Split;

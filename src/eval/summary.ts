@@ -26,7 +26,7 @@ export const caseOutcomeSchema = z.strictObject({
 export type CaseOutcome = z.infer<typeof caseOutcomeSchema>;
 export type CaseOutcomeInput = z.input<typeof caseOutcomeSchema>;
 
-/** The holdout split's scores, aggregated like the dev ones; agents or categories without holdout cases are absent. */
+/** The holdout split's scores, aggregated like the dev ones; agents without holdout cases are absent from perAgent. */
 export const holdoutSummarySchema = z.strictObject({
   nCases: z.number().int().positive(),
   /** Mean of the agent scores over the agents with holdout cases. */
