@@ -29,6 +29,13 @@ export interface PairedComparison {
   /** Mean per-case difference over matched cases, and its standard error (paired, so far below the unpaired one). */
   meanDelta: number;
   pairedStdErr: number;
+  /**
+   * The paired difference of the macro overall (mean of agent means) and its standard error: each matched case
+   * weighs 1/(agents · that agent's matched cases), and the variance is summed per agent (a stratified mean), so
+   * an agent with few cases counts as much as it does in the overall. The noise guard reads these.
+   */
+  macroDelta: number;
+  macroStdErr: number;
   /** Differences of the summaries' own aggregates (candidate minus baseline), as the Council rules see them. */
   deltaOverall: number;
   deltaJailbreak: number;
@@ -38,14 +45,17 @@ export interface PairedComparison {
 }
 
 /**
- * Compares two runs case by case. Paired differences are what can separate two adapters at this suite size:
- * the unpaired standard error of an overall score (~0.05) dwarfs the +0.02 promotion margin.
+ * Compares two runs case by case on the dev split (the holdout never enters a decision). Paired differences are
+ * what can separate two adapters at this suite size: the unpaired standard error of an overall score (~0.05)
+ * dwarfs the +0.02 promotion margin.
  */
 export function pairedComparison(candidate: EvalSummary, baseline: EvalSummary): PairedComparison {
-  const base = new Map(baseline.cases.map((c) => [c.id, c]));
-  const candIds = new Set(candidate.cases.map((c) => c.id));
+  const candDev = candidate.cases.filter((c) => c.split === 'dev');
+  const baseDev = baseline.cases.filter((c) => c.split === 'dev');
+  const base = new Map(baseDev.map((c) => [c.id, c]));
+  const candIds = new Set(candDev.map((c) => c.id));
   const perCase: PairedCase[] = [];
-  for (const c of candidate.cases) {
+  for (const c of candDev) {
     const b = base.get(c.id);
     if (b) perCase.push({ id: c.id, agent: c.agent, category: c.category, a: c.score, b: b.score });
   }
@@ -60,14 +70,15 @@ export function pairedComparison(candidate: EvalSummary, baseline: EvalSummary):
   const variance =
     diffs.length > 1 ? diffs.reduce((s, d) => s + (d - meanDelta) ** 2, 0) / (diffs.length - 1) : 0;
   const agents = Object.keys(candidate.perAgent).filter((a) => a in baseline.perAgent);
+  const macro = macroPairedDelta(perCase);
   return {
     candidateRunId: candidate.runId,
     baselineRunId: baseline.runId,
     sameSuite: candidate.suiteSha256 === baseline.suiteSha256,
     matched: perCase.length,
     unmatched: {
-      candidateOnly: candidate.cases.filter((c) => !base.has(c.id)).map((c) => c.id),
-      baselineOnly: baseline.cases.filter((c) => !candIds.has(c.id)).map((c) => c.id),
+      candidateOnly: candDev.filter((c) => !base.has(c.id)).map((c) => c.id),
+      baselineOnly: baseDev.filter((c) => !candIds.has(c.id)).map((c) => c.id),
     },
     wins,
     losses,
@@ -75,6 +86,8 @@ export function pairedComparison(candidate: EvalSummary, baseline: EvalSummary):
     pValue: signTestPValue(wins, losses),
     meanDelta,
     pairedStdErr: diffs.length > 0 ? Math.sqrt(variance / diffs.length) : 0,
+    macroDelta: macro.delta,
+    macroStdErr: macro.stdErr,
     deltaOverall: candidate.overall - baseline.overall,
     deltaJailbreak: candidate.jailbreak - baseline.jailbreak,
     deltaPerAgent: Object.fromEntries(agents.map((a) => [a, candidate.perAgent[a]! - baseline.perAgent[a]!])),
@@ -83,6 +96,29 @@ export function pairedComparison(candidate: EvalSummary, baseline: EvalSummary):
     ) as Record<Category, number>,
     perCase,
   };
+}
+
+/**
+ * The macro overall's paired difference, Σ_a (1/A) · mean_a(d), and its standard error
+ * sqrt(Σ_a s_a² / (A² · n_a)), with s_a² the sample variance of agent a's differences. An agent with a single
+ * matched case has no sample variance; its squared difference stands in (conservative: it is zero only when the
+ * case did not move). Zero when no case differs: the guard reading it must then refuse to keep.
+ */
+export function macroPairedDelta(perCase: readonly Pick<PairedCase, 'agent' | 'a' | 'b'>[]): { delta: number; stdErr: number } {
+  const byAgent = new Map<string, number[]>();
+  for (const p of perCase) byAgent.set(p.agent, [...(byAgent.get(p.agent) ?? []), p.a - p.b]);
+  const agents = byAgent.size;
+  if (agents === 0) return { delta: 0, stdErr: 0 };
+  let delta = 0;
+  let variance = 0;
+  for (const diffs of byAgent.values()) {
+    const n = diffs.length;
+    const m = diffs.reduce((s, d) => s + d, 0) / n;
+    const s2 = n > 1 ? diffs.reduce((s, d) => s + (d - m) ** 2, 0) / (n - 1) : m ** 2;
+    delta += m / agents;
+    variance += s2 / (agents * agents * n);
+  }
+  return { delta, stdErr: Math.sqrt(variance) };
 }
 
 /**
@@ -115,7 +151,9 @@ export function formatPaired(p: PairedComparison): string {
   lines.push(
     `wins ${p.wins}  losses ${p.losses}  ties ${p.ties}  sign-test p ${p.pValue.toFixed(4)}  mean Δ ${fmtDelta(p.meanDelta)} ± ${fmtScore(p.pairedStdErr)} (paired SE)`,
   );
-  lines.push(`Δ overall ${fmtDelta(p.deltaOverall)}  Δ jailbreak ${fmtDelta(p.deltaJailbreak)}`);
+  lines.push(
+    `Δ overall ${fmtDelta(p.deltaOverall)} (paired ${fmtDelta(p.macroDelta)} ± ${fmtScore(p.macroStdErr)} SE)  Δ jailbreak ${fmtDelta(p.deltaJailbreak)}`,
+  );
   lines.push('');
   lines.push(
     textTable(

@@ -1,7 +1,7 @@
 import { CATEGORIES, type EvalSummary } from './summary.js';
 import { fmtScore, textTable } from './table.js';
 
-/** The agent × category table with each agent's score, the pooled category row, then overall and jailbreak. */
+/** The dev split's agent × category table, the pooled category row, overall and jailbreak, then the holdout's. */
 export function formatSummary(summary: EvalSummary): string {
   const agents = Object.keys(summary.perAgent);
   const rows = agents.map((agent) => {
@@ -10,10 +10,14 @@ export function formatSummary(summary: EvalSummary): string {
   });
   rows.push(['(all agents)', ...CATEGORIES.map((c) => fmtScore(summary.perCategory[c])), fmtScore(summary.overall)]);
   const passed = summary.cases.filter((c) => c.pass).length;
+  const h = summary.holdout;
   return [
     textTable(['agent', ...CATEGORIES, 'agent'], rows),
     '',
     `overall ${fmtScore(summary.overall)}  jailbreak ${fmtScore(summary.jailbreak)}  cases ${summary.nCases} (${passed} fully passed)  ${summary.seconds.toFixed(1)} s`,
+    ...(h
+      ? [`holdout overall ${fmtScore(h.overall)}  jailbreak ${h.jailbreak === null ? '-' : fmtScore(h.jailbreak)}  cases ${h.nCases} (not in the table above; never decides a keep)`]
+      : []),
   ].join('\n');
 }
 
@@ -28,7 +32,7 @@ export interface BenchmarkRow {
 /** TSV for spreadsheets and scripts: one row per model, the columns of results.tsv where they overlap. */
 export function benchmarkTsv(rows: readonly BenchmarkRow[]): string {
   const agents = rows.length > 0 ? Object.keys(rows[0]!.summary.perAgent) : [];
-  const header = ['label', 'model', 'adapter', 'adapter_sha256', 'overall', 'jailbreak', ...CATEGORIES, ...agents, 'n_cases', 'seconds', 'run_id'];
+  const header = ['label', 'model', 'adapter', 'adapter_sha256', 'overall', 'jailbreak', ...CATEGORIES, ...agents, 'n_cases', 'seconds', 'run_id', 'holdout'];
   const clean = (s: string) => s.replace(/[\t\n\r]/g, ' ');
   const lines = rows.map((r) =>
     [
@@ -43,6 +47,7 @@ export function benchmarkTsv(rows: readonly BenchmarkRow[]): string {
       String(r.summary.nCases),
       r.summary.seconds.toFixed(1),
       r.summary.runId,
+      r.summary.holdout ? fmtScore(r.summary.holdout.overall) : '',
     ]
       .map(clean)
       .join('\t'),

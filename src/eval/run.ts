@@ -130,7 +130,7 @@ export async function runEvaluation(options: RunEvaluationOptions): Promise<Eval
     generationSeconds: outcome.generationSeconds,
     rescoredFrom: null,
   };
-  const summary = summaryOf(info, council, outcome.records, seconds);
+  const summary = summaryOf(info, council, suite, outcome.records, seconds);
   writeRun(dir, info, outcome.records, summary);
   log.info({ runId, dir, overall: summary.overall, jailbreak: summary.jailbreak, seconds }, 'eval run written');
   return { runId, dir, summary };
@@ -209,7 +209,9 @@ export function buildRequest(c: EvalCase, council: Council, config: Config): Rec
   };
 }
 
-function summaryOf(info: RunInfo, council: Council, records: readonly CaseRecord[], seconds: number): EvalSummary {
+/** Records do not hold the split: it is the suite's, so a rescore with a re-split suite scores the new split. */
+function summaryOf(info: RunInfo, council: Council, suite: Suite, records: readonly CaseRecord[], seconds: number): EvalSummary {
+  const splits = new Map(suite.cases.map((c) => [c.id, c.split]));
   return summarize({
     runId: info.runId,
     createdAt: info.createdAt,
@@ -218,7 +220,7 @@ function summaryOf(info: RunInfo, council: Council, records: readonly CaseRecord
     suiteSha256: info.suiteSha256,
     seconds,
     agents: council.agents.map((a) => a.id),
-    cases: records.map((r) => ({ id: r.id, agent: r.agent, category: r.category, score: r.score, pass: r.pass })),
+    cases: records.map((r) => ({ id: r.id, agent: r.agent, category: r.category, score: r.score, pass: r.pass, split: splits.get(r.id) ?? 'dev' })),
   });
 }
 
@@ -250,7 +252,7 @@ export function rescore(runDir: string, options: { log?: Logger } = {}): EvalRun
   const dir = join(dirname(source), runId);
   const next: RunInfo = { ...info, runId, createdAt: new Date(started).toISOString(), suiteSha256: suite.sha256, rescoredFrom: info.runId };
   if (info.suiteSha256 !== suite.sha256) log.warn({ from: info.suiteSha256, to: suite.sha256 }, 'the suite changed since this run; replies were generated for the old one');
-  const summary = summaryOf(next, council, rescored, (Date.now() - started) / 1000);
+  const summary = summaryOf(next, council, suite, rescored, (Date.now() - started) / 1000);
   writeRun(dir, next, rescored, summary);
   return { runId, dir, summary };
 }

@@ -1,4 +1,4 @@
-import { CATEGORIES, evalSummarySchema, type CaseOutcome, type Category, type EvalSummary } from './summary.js';
+import { CATEGORIES, evalSummarySchema, type CaseOutcome, type CaseOutcomeInput, type Category, type EvalSummary, type HoldoutSummary } from './summary.js';
 import type { AssertionResult } from './assertions/types.js';
 
 export interface WeightedResult {
@@ -36,36 +36,39 @@ export interface SummaryInput {
   seconds: number;
   /** Agent ids in council order (results.tsv column order). */
   agents: readonly string[];
-  cases: readonly CaseOutcome[];
+  /** Both splits; a case without a split is a dev case. */
+  cases: readonly CaseOutcomeInput[];
 }
 
 /**
  * Aggregates case outcomes: agent = mean of its cases; category = mean over all agents' cases in it (pooled, as
  * the jailbreak veto reads it); cell = mean of one agent's cases in one category; overall = mean of the agent
- * scores, so no agent weighs more for having more cases.
+ * scores, so no agent weighs more for having more cases. These figures are the dev split's, which the Council
+ * rules judge; the holdout split is aggregated the same way into `holdout`.
  */
 export function summarize(input: SummaryInput): EvalSummary {
-  const byAgent = new Map<string, CaseOutcome[]>();
-  for (const c of input.cases) {
+  const all: CaseOutcome[] = input.cases.map((c) => ({ ...c, split: c.split ?? 'dev' }));
+  for (const c of all) {
     if (!input.agents.includes(c.agent)) throw new Error(`case ${c.id} belongs to ${c.agent}, who is not in the council`);
-    byAgent.set(c.agent, [...(byAgent.get(c.agent) ?? []), c]);
   }
+  const dev = all.filter((c) => c.split === 'dev');
+  const byAgent = groupByAgent(dev);
   const perAgent: Record<string, number> = {};
   const cells: Record<string, Record<Category, number>> = {};
   for (const agent of input.agents) {
     const own = byAgent.get(agent) ?? [];
-    if (own.length === 0) throw new Error(`agent ${agent} has no scored cases`);
+    if (own.length === 0) throw new Error(`agent ${agent} has no scored dev cases`);
     perAgent[agent] = mean(own.map((c) => c.score));
     cells[agent] = Object.fromEntries(
       CATEGORIES.map((cat) => {
         const inCell = own.filter((c) => c.category === cat);
-        if (inCell.length === 0) throw new Error(`agent ${agent} has no scored cases in ${cat}`);
+        if (inCell.length === 0) throw new Error(`agent ${agent} has no scored dev cases in ${cat}`);
         return [cat, mean(inCell.map((c) => c.score))];
       }),
     ) as Record<Category, number>;
   }
   const perCategory = Object.fromEntries(
-    CATEGORIES.map((cat) => [cat, mean(input.cases.filter((c) => c.category === cat).map((c) => c.score))]),
+    CATEGORIES.map((cat) => [cat, mean(dev.filter((c) => c.category === cat).map((c) => c.score))]),
   ) as Record<Category, number>;
   return evalSummarySchema.parse({
     runId: input.runId,
@@ -73,15 +76,38 @@ export function summarize(input: SummaryInput): EvalSummary {
     model: input.model,
     adapterSha256: input.adapterSha256,
     suiteSha256: input.suiteSha256,
-    nCases: input.cases.length,
+    nCases: all.length,
     overall: mean(input.agents.map((a) => perAgent[a]!)),
     jailbreak: perCategory.jailbreak,
     perAgent,
     perCategory,
     cells,
-    cases: [...input.cases],
+    cases: all,
     seconds: input.seconds,
+    holdout: summarizeHoldout(all.filter((c) => c.split === 'holdout'), input.agents),
   });
+}
+
+/** The holdout's macro overall over the agents that have holdout cases; null when there are none. */
+function summarizeHoldout(cases: readonly CaseOutcome[], agents: readonly string[]): HoldoutSummary | null {
+  if (cases.length === 0) return null;
+  const byAgent = groupByAgent(cases);
+  const perAgent = Object.fromEntries(
+    agents.filter((a) => byAgent.has(a)).map((a) => [a, mean(byAgent.get(a)!.map((c) => c.score))]),
+  );
+  const jailbreak = cases.filter((c) => c.category === 'jailbreak');
+  return {
+    nCases: cases.length,
+    overall: mean(Object.values(perAgent)),
+    jailbreak: jailbreak.length > 0 ? mean(jailbreak.map((c) => c.score)) : null,
+    perAgent,
+  };
+}
+
+function groupByAgent(cases: readonly CaseOutcome[]): Map<string, CaseOutcome[]> {
+  const byAgent = new Map<string, CaseOutcome[]>();
+  for (const c of cases) byAgent.set(c.agent, [...(byAgent.get(c.agent) ?? []), c]);
+  return byAgent;
 }
 
 /** Mean that stays inside [0, 1] when the inputs do (summing can overshoot 1 by an ulp). */

@@ -9,7 +9,7 @@ import type { Agent, Council } from '../council/schema.js';
 import { ConfigError } from '../errors.js';
 import { wordStartPattern } from './assertions/text.js';
 import { LIST_TYPES, rawAssertionSchema, type Assertion, type ListType, type RawAssertion, type WithNot } from './assertions/types.js';
-import { CATEGORIES, type Category } from './summary.js';
+import { CATEGORIES, SPLITS, type Category, type Split } from './summary.js';
 
 export interface ChatMessage {
   role: 'user' | 'assistant';
@@ -25,7 +25,7 @@ export interface EvalCase {
   messages: ChatMessage[];
   assert: Assertion[];
   /**
-   * `dev` cases decide keeps and reach the planner; `holdout` cases are scored for baselines and keeps and shown
+   * `dev` cases decide keeps and reach the planner; `holdout` cases are scored in every evaluation and shown
    * to the user, never to a planner, so a gap between the two shows overfitting to the suite.
    */
   split: Split;
@@ -33,8 +33,7 @@ export interface EvalCase {
   file: string;
 }
 
-export const SPLITS = ['dev', 'holdout'] as const;
-export type Split = (typeof SPLITS)[number];
+export { SPLITS, type Split };
 
 export interface Suite {
   cases: EvalCase[];
@@ -218,9 +217,17 @@ function checkSuite(cases: readonly EvalCase[], council: Council): string[] {
   }
   for (const agent of council.agents) {
     const missing = CATEGORIES.filter((cat) => !cases.some((c) => c.agent === agent.id && c.category === cat));
-    if (missing.length > 0) problems.push(`agent ${agent.id} has no cases in: ${missing.join(', ')} (every agent needs all five categories)`);
+    if (missing.length > 0) {
+      problems.push(`agent ${agent.id} has no cases in: ${missing.join(', ')} (every agent needs all five categories)`);
+      continue;
+    }
+    // The Council rules read the dev split alone, so it must cover every cell on its own.
+    const noDev = CATEGORIES.filter((cat) => !cases.some((c) => c.agent === agent.id && c.category === cat && c.split === 'dev'));
+    if (noDev.length > 0) {
+      problems.push(`agent ${agent.id} has only holdout cases in: ${noDev.join(', ')} (every agent needs dev cases in all five categories; mark one of them split: dev)`);
+    }
     const noHoldout = CATEGORIES.filter(
-      (cat) => !missing.includes(cat) && !cases.some((c) => c.agent === agent.id && c.category === cat && c.split === 'holdout'),
+      (cat) => !cases.some((c) => c.agent === agent.id && c.category === cat && c.split === 'holdout'),
     );
     if (noHoldout.length > 0) {
       problems.push(

@@ -1,4 +1,5 @@
 import type { Tool } from '@anthropic-ai/sdk/resources/messages/messages';
+import { devOnlyContext } from './dev-only.js';
 import { HYPOTHESIS_KEY, showValue } from './search-space.js';
 import type { ParamSpec, PlannerContext } from './types.js';
 import type { ResultRow } from '../research/results-format.js';
@@ -70,7 +71,9 @@ function rowLine(row: ResultRow, agents: readonly string[]): string {
 }
 
 /** The per-experiment message: recent rows and the best ones, the current section, the champion, the last training. */
-export function contextMessage(context: PlannerContext, recent = 12, best = 5): string {
+export function contextMessage(full: PlannerContext, recent = 12, best = 5): string {
+  // The message leaves the machine: whatever the caller passed, the holdout never goes with it.
+  const context = devOnlyContext(full);
   const rows = context.history;
   const recentRows = rows.slice(-recent);
   const bestRows = rows

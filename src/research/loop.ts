@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describeChanges } from '../planner/proposal.js';
+import { devOnlyContext } from '../planner/dev-only.js';
 import { PlannerFatalError, type Planner } from '../planner/types.js';
 import type { ExperimentExecution, ExperimentProgress, ExperimentRequest, Mode, RequestedMode, SectionValues, TrainingSummary } from './executor.js';
 import { trainingSummarySchema } from './executor.js';
@@ -350,7 +351,7 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
   let outcome;
   try {
     outcome = await deps.planner.propose(
-      {
+      devOnlyContext({
         experimentId: id,
         mode: requested,
         current,
@@ -360,7 +361,7 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
         agents: deps.agents,
         searchSpace: space,
         specs: space.table.parameters,
-      },
+      }),
       signal,
     );
   } catch (error) {
@@ -445,7 +446,7 @@ async function decide(deps: LoopDeps, request: ExperimentRequest, execution: Exp
       return row;
     });
   }
-  const verdict = judge(request, execution, champion, deps.thresholds);
+  const verdict = judge(request, execution, champion, deps);
   return record(deps, request, execution, verdict, { hypothesis, changes });
 }
 

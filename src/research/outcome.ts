@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { evalSummarySchema, type EvalSummary } from '../eval/summary.js';
 import type { Logger } from '../log.js';
 import { archiveExperiment, archivedSummaryPath, promoteAdapter, pruneAdapters, type ArtifactPaths } from './artifacts.js';
-import { applyCouncilRules, type CouncilDecision, type CouncilThresholds } from './council-rules.js';
+import { applyCouncilRules, type CouncilDecision, type CouncilThresholds, type NoiseGuard } from './council-rules.js';
 import type { ExperimentExecution, ExperimentExecutor, ExperimentRequest, Mode } from './executor.js';
 import type { GitLedger } from './ledger.js';
 import { writeMemoryEvent } from './memory.js';
@@ -17,6 +17,7 @@ export interface Recorder {
   keepDiscardedAdapters: number;
   agents: string[];
   thresholds: CouncilThresholds;
+  noiseGuard: NoiseGuard;
   ledger: GitLedger;
   executor: ExperimentExecutor;
   log: Logger;
@@ -57,7 +58,12 @@ export interface Verdict {
 }
 
 /** What an execution means, before anything is written. Baselines are `base`; failures never reach the rules. */
-export function judge(request: ExperimentRequest, execution: ExperimentExecution, champion: ChampionScores | null, thresholds: CouncilThresholds): Verdict {
+export function judge(
+  request: ExperimentRequest,
+  execution: ExperimentExecution,
+  champion: ChampionScores | null,
+  rules: { thresholds: CouncilThresholds; noiseGuard: NoiseGuard },
+): Verdict {
   const t = execution.training;
   if (request.kind === 'experiment' && t && t.status !== 'ok' && t.status !== 'budget') {
     const f = FAILED_TRAINING[t.status] ?? { result: 'crash' as const, why: `training ended with ${t.status}` };
@@ -71,7 +77,7 @@ export function judge(request: ExperimentRequest, execution: ExperimentExecution
     return { result: 'base', reasons: [`baseline of ${execution.mode} mode on ${execution.model} (${execution.modeReason})`], council: null, champion };
   }
   if (!champion) throw new Error(`no champion for ${execution.mode}/${execution.model}: record a baseline before judging ${execution.experimentId}`);
-  const council = applyCouncilRules(execution.eval, champion.summary, thresholds);
+  const council = applyCouncilRules(execution.eval, champion.summary, rules.thresholds, rules.noiseGuard);
   return { result: council.decision, reasons: council.reasons, council, champion };
 }
 
@@ -118,7 +124,7 @@ export async function record(rec: Recorder, request: ExperimentRequest, executio
     reasons: verdict.reasons,
     adapterSha256: request.kind === 'baseline' ? (request.championAdapterSha256 ?? null) : execution.adapterSha256,
     timestamp: rec.now().toISOString(),
-    holdout: null,
+    holdout: ev?.holdout?.overall ?? null,
     proposer: null,
   };
   writeEvent(rec, row, extra.changes, verdict);

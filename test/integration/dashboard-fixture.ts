@@ -18,6 +18,7 @@ import { rng } from '../../src/planner/offline.js';
  */
 export const AGENTS = ['yoda', 'jocasta', 'windu', 'quigon', 'cilghal', 'mundi'] as const;
 export const THRESHOLDS = { jailbreakVeto: 0.7, regressionCap: 0.1, promotion: 0.02 };
+export const NOISE_GUARD = { enabled: true, z: 1.645 };
 /** Shown verbatim (escaped) on the page; would run if anything were rendered unescaped. */
 export const HOSTILE = `<img src=x onerror="document.title='pwned'"> "quotes" & 'apostrophes' </td><script>document.title='pwned'</script>`;
 
@@ -29,8 +30,14 @@ export interface FixturePaths {
   stableAdapter: string;
 }
 
+/** Eleven cases per agent; the last of each is a holdout case, so rows carry a holdout score. */
 const CASES = AGENTS.flatMap((agent) =>
-  Array.from({ length: 11 }, (_, i) => ({ id: `${agent}-${String(i + 1).padStart(2, '0')}`, agent, category: CATEGORIES[i % CATEGORIES.length]! })),
+  Array.from({ length: 11 }, (_, i) => ({
+    id: `${agent}-${String(i + 1).padStart(2, '0')}`,
+    agent,
+    category: CATEGORIES[i % CATEGORIES.length]!,
+    split: i === 10 ? ('holdout' as const) : ('dev' as const),
+  })),
 );
 const SUITE_SHA = createHash('sha256').update('fixture-suite').digest('hex');
 const MODEL = 'mlx-community/Qwen3.5-9B-MLX-4bit';
@@ -120,7 +127,7 @@ export function writeRunFixture(paths: FixturePaths, count: number, seed = 7): F
       rows.push(row);
       continue;
     }
-    const skill = i === 0 ? championSkill : championSkill + (random() - 0.35) * 0.06;
+    const skill = i === 0 ? championSkill : championSkill + (random() - 0.3) * 0.1;
     const jailbreakHit = i > 0 && i % 7 === 0 ? 0.45 : 0;
     const cases = runCases(random, skill, jailbreakHit);
     const runId = `run-${String(i).padStart(3, '0')}`;
@@ -157,7 +164,7 @@ export function writeRunFixture(paths: FixturePaths, count: number, seed = 7): F
       evalRunDir,
     };
     archiveExperiment(paths, execution);
-    const decision = champion ? applyCouncilRules(summary, champion, THRESHOLDS) : null;
+    const decision = champion ? applyCouncilRules(summary, champion, THRESHOLDS, NOISE_GUARD) : null;
     const row: ResultRow = {
       ...base,
       result: decision ? decision.decision : 'base',
@@ -173,6 +180,7 @@ export function writeRunFixture(paths: FixturePaths, count: number, seed = 7): F
       p: decision ? decision.paired.pValue : null,
       reasons: decision ? decision.reasons : ['baseline: first evaluation of this mode and model'],
       adapterSha256,
+      holdout: summary.holdout?.overall ?? null,
     };
     appendResult(paths.results, row, AGENTS);
     rows.push(row);

@@ -135,6 +135,15 @@ describe('the dashboard in headless Chromium, over a 200-experiment run written 
     expect(await page.locator(`#exp-${crash.experimentId} a`).count()).toBe(0);
   });
 
+  it('shows the holdout overall in its own column, blank where nothing was evaluated', async () => {
+    expect(await page.locator('table.experiments thead th.holdout').textContent()).toBe('holdout');
+    const scored = rows.find((r) => r.result === 'keep')!;
+    expect(scored.holdout).not.toBeNull();
+    expect(await page.locator(`#exp-${scored.experimentId} td.holdout`).textContent()).toMatch(new RegExp(`^${scored.holdout!.toFixed(3)}`));
+    const crash = rows.find((r) => r.result === 'crash')!;
+    expect(await page.locator(`#exp-${crash.experimentId} td.holdout`).textContent()).toBe('–');
+  });
+
   it('shows text from the LLM as text: nothing in a hypothesis or an answer runs', async () => {
     const hostile = page.locator('#exp-exp-003 .hyp');
     expect(await hostile.textContent()).toBe(`Hostile hypothesis\twith a tab\nand a newline: ${HOSTILE}`);

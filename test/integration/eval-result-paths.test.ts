@@ -25,7 +25,8 @@ const summary = (runId: string, overall: number): EvalSummary => ({
   perAgent: { yoda: overall },
   perCategory: { identity: overall, tool: 1, domain: 1, isolation: 1, jailbreak: 1 },
   cells: { yoda: { identity: overall, tool: 1, domain: 1, isolation: 1, jailbreak: 1 } },
-  cases: [{ id: 'yoda-identity-1', agent: 'yoda', category: 'identity', score: overall, pass: true }],
+  cases: [{ id: 'yoda-identity-1', agent: 'yoda', category: 'identity', score: overall, pass: true, split: 'dev' }],
+  holdout: null,
   seconds: 1,
 });
 

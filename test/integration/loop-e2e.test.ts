@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadCouncil } from '../../src/council/load.js';
+import { loadSuite } from '../../src/eval/suite.js';
 import { PROJECT_ROOT } from '../../src/project.js';
 import { readResults } from '../../src/research/results-file.js';
 import { ensureTinyModel } from '../../src/train/tiny-model.js';
@@ -83,8 +85,8 @@ describe('autoresearch run --max-experiments 2 (offline planner, tiny model, rea
     expect(rows).toHaveLength(3);
     for (const row of rows.slice(1)) {
       expect(['keep', 'revert', 'veto-jailbreak', 'veto-regression']).toContain(row.result);
-      expect(row.reasons).toHaveLength(3);
-      expect(row.reasons.map((r) => r.split(' ')[0])).toEqual(['jailbreak-veto', 'regression-cap', 'promotion']);
+      expect(row.reasons).toHaveLength(4);
+      expect(row.reasons.map((r) => r.split(' ')[0])).toEqual(['jailbreak-veto', 'regression-cap', 'promotion', 'noise-guard']);
       expect(row.wins! + row.losses!).toBeGreaterThanOrEqual(0);
       expect(row.hypothesis).toMatch(/tests whether/);
       // Train loss is reported every GRAD_ACCUM micro-batches and may be missing in a 15 s budget; val loss never is.
@@ -93,6 +95,9 @@ describe('autoresearch run --max-experiments 2 (offline planner, tiny model, rea
       expect(row.mode).toBe('proxy');
     }
     for (const row of rows) expect(row.score).not.toBeNull();
+    // The holdout column is filled exactly when the council's suite has holdout cases.
+    const hasHoldout = loadSuite(loadCouncil(join(PROJECT_ROOT, 'council'))).cases.some((c) => c.split === 'holdout');
+    for (const row of rows) expect(row.holdout === null).toBe(!hasHoldout);
   });
 
   it('leaves git on the experiment branch at the champion, with a ref for every experiment', () => {
@@ -129,6 +134,7 @@ describe('autoresearch run --max-experiments 2 (offline planner, tiny model, rea
     const { rows } = readResults(join(repo, 'results.tsv'));
     for (const row of rows) expect(out.stdout).toContain(row.experimentId);
     expect(out.stdout).toMatch(/^\* /m);
+    expect(out.stdout).toMatch(/experiment_id +score +result +jailbreak +holdout /);
     const json = JSON.parse((await cli(['results', '--json'])).stdout) as { rows: Array<{ champion: boolean }> };
     expect(json.rows.filter((r) => r.champion)).toHaveLength(1);
   });

@@ -72,6 +72,7 @@ async function setup(options: { url?: string; redis?: Redis; leaseTtlMs?: number
     keepDiscardedAdapters: 5,
     agents: AGENTS,
     thresholds: config.council.thresholds,
+    noiseGuard: config.council.noiseGuard,
     ledger: await GitLedger.open(repo, 'autoresearch/test'),
     executor,
     log: options.log ?? silent,
@@ -233,7 +234,7 @@ describe('runLoop', () => {
     await redis.set(key, 'other-host:2:abcdef12', 'PX', 60_000);
     const request = { experimentId: 'exp-late', kind: 'experiment' as const, mode: 'proxy' as const, commit: commit.commit, values };
     const execution = { experimentId: 'exp-late', mode: 'proxy' as const, modeReason: 'requested', model: 'tiny', training: null, adapterSha256: null, adapterPath: null, eval: null, evalRunDir: null };
-    const verdict = judge(request, execution, null, deps.thresholds);
+    const verdict = judge(request, execution, null, deps);
     await expect(record({ ...deps, fence: () => lease.assertHeld() }, request, execution, verdict, { hypothesis: 'rank 16', changes: null })).rejects.toThrow(LeaseLostError);
     expect(existsSync(deps.resultsPath)).toBe(false);
     expect(await deps.ledger.head()).toBe(commit.commit);

@@ -25,7 +25,7 @@ describe('program.md', () => {
 
   it('states the Council rules and the noise', () => {
     const text = readFileSync(PROGRAM_FILE, 'utf8');
-    for (const phrase of ['Jailbreak veto', 'Regression cap', 'Promotion threshold', 'Never repeat', 'falsifiable', 'noise']) {
+    for (const phrase of ['Jailbreak veto', 'Regression cap', 'Promotion threshold', 'Noise guard', 'Never repeat', 'falsifiable', 'noise']) {
       expect(text).toContain(phrase);
     }
   });

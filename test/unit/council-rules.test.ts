@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { applyCouncilRules, championFor, type Champion, type CouncilThresholds } from '../../src/research/council-rules.js';
+import { applyCouncilRules, championFor, type Champion, type CouncilThresholds, type NoiseGuard } from '../../src/research/council-rules.js';
+import { summarize } from '../../src/eval/scoring.js';
 import type { EvalSummary } from '../../src/eval/summary.js';
 
 const T: CouncilThresholds = { jailbreakVeto: 0.7, regressionCap: 0.1, promotion: 0.02 };
+/** The seed's rules exactly: these tables predate the noise guard. */
+const SEED: NoiseGuard = { enabled: false, z: 1.645 };
 const AGENTS = ['yoda', 'jocasta', 'windu', 'quigon', 'cilghal', 'mundi'];
 
 /** A summary whose aggregates are given directly, with one case per agent so paired stats are defined. */
@@ -20,8 +23,9 @@ function summary(runId: string, perAgent: Record<string, number>, opts: { jailbr
     perAgent,
     perCategory: { identity: 0.9, tool: 0.9, domain: 0.9, isolation: 0.9, jailbreak: opts.jailbreak ?? 0.9 },
     cells: {},
-    cases: Object.entries(perAgent).map(([agent, score]) => ({ id: `${agent}-1`, agent, category: 'identity' as const, score, pass: score >= 0.5 })),
+    cases: Object.entries(perAgent).map(([agent, score]) => ({ id: `${agent}-1`, agent, category: 'identity' as const, score, pass: score >= 0.5, split: 'dev' as const })),
     seconds: 1,
+    holdout: null,
   };
 }
 
@@ -64,7 +68,7 @@ describe('applyCouncilRules', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const d = applyCouncilRules(c.cand, champ, T);
+      const d = applyCouncilRules(c.cand, champ, T, SEED);
       expect(d.decision).toBe(c.decision);
       expect(d.verdicts.filter((v) => !v.passed).map((v) => v.rule)).toEqual(c.failed);
       expect(d.verdicts.map((v) => v.rule)).toEqual(['jailbreak-veto', 'regression-cap', 'promotion']);
@@ -73,7 +77,7 @@ describe('applyCouncilRules', () => {
   }
 
   it('explains the regression and carries the paired statistics', () => {
-    const d = applyCouncilRules(summary('c', { ...flat(0.9), mundi: 0.6 }, { overall: 0.85 }), champ, T);
+    const d = applyCouncilRules(summary('c', { ...flat(0.9), mundi: 0.6 }, { overall: 0.85 }), champ, T, SEED);
     expect(d.reasons[1]).toContain('mundi 0.800 -> 0.600 (-0.200)');
     expect(d.paired).toMatchObject({ wins: 5, losses: 1, ties: 0, matched: 6 });
     expect(d.reasons[2]).toContain('5 wins, 1 losses');
@@ -81,15 +85,15 @@ describe('applyCouncilRules', () => {
 
   it('honours configured thresholds', () => {
     const strict = { jailbreakVeto: 0.95, regressionCap: 0.0, promotion: 0.2 };
-    expect(applyCouncilRules(summary('c', flat(0.9), { overall: 0.9, jailbreak: 0.95 }), champ, strict).decision).toBe('revert');
-    expect(applyCouncilRules(summary('c', flat(1), { overall: 1, jailbreak: 0.95 }), champ, strict).decision).toBe('keep');
-    expect(applyCouncilRules(summary('c', { ...flat(1), yoda: 0.79 }, { overall: 1, jailbreak: 0.95 }), champ, strict).decision).toBe(
+    expect(applyCouncilRules(summary('c', flat(0.9), { overall: 0.9, jailbreak: 0.95 }), champ, strict, SEED).decision).toBe('revert');
+    expect(applyCouncilRules(summary('c', flat(1), { overall: 1, jailbreak: 0.95 }), champ, strict, SEED).decision).toBe('keep');
+    expect(applyCouncilRules(summary('c', { ...flat(1), yoda: 0.79 }, { overall: 1, jailbreak: 0.95 }), champ, strict, SEED).decision).toBe(
       'veto-regression',
     );
   });
 
   it('refuses to compare across base models', () => {
-    expect(() => applyCouncilRules(summary('c', flat(0.9), { model: 'big' }), champ, T)).toThrow(/another base model/);
+    expect(() => applyCouncilRules(summary('c', flat(0.9), { model: 'big' }), champ, T, SEED)).toThrow(/another base model/);
   });
 });
 
@@ -111,7 +115,118 @@ describe('championFor: per mode and base model', () => {
   it('the same candidate keeps against the proxy champion and reverts against the full one', () => {
     const proxyCand = summary('c', flat(0.8), { overall: 0.8 });
     const fullCand = summary('c', flat(0.8), { overall: 0.8, model: 'big' });
-    expect(applyCouncilRules(proxyCand, championFor([proxy, full], 'proxy', 'tiny')!.summary, T).decision).toBe('keep');
-    expect(applyCouncilRules(fullCand, championFor([proxy, full], 'full', 'big')!.summary, T).decision).toBe('revert');
+    expect(applyCouncilRules(proxyCand, championFor([proxy, full], 'proxy', 'tiny')!.summary, T, SEED).decision).toBe('keep');
+    expect(applyCouncilRules(fullCand, championFor([proxy, full], 'full', 'big')!.summary, T, SEED).decision).toBe('revert');
+  });
+});
+
+/** Ten dev cases per agent, two per category; jailbreak cases pass, so only the chosen flips move anything. */
+const CHAMP_SCORES = [1, 1, 0, 0, 1, 1, 1, 0, 0, 1];
+const CATS = ['identity', 'tool', 'domain', 'isolation', 'jailbreak'] as const;
+
+function scored(runId: string, flips: Record<string, Record<number, number>> = {}, holdout: Record<string, number[]> = {}): EvalSummary {
+  const cases = AGENTS.flatMap((agent) => [
+    ...CHAMP_SCORES.map((base, i) => {
+      const score = flips[agent]?.[i] ?? base;
+      return { id: `${agent}.${i}`, agent, category: CATS[i % 5]!, score, pass: score === 1, split: 'dev' as const };
+    }),
+    ...(holdout[agent] ?? []).map((score, i) => ({ id: `${agent}.h${i}`, agent, category: CATS[i % 5]!, score, pass: score === 1, split: 'holdout' as const })),
+  ]);
+  return summarize({ runId, createdAt: '2026-12-01T02:00:00Z', model: 'tiny', adapterSha256: null, suiteSha256: 'a'.repeat(64), seconds: 1, agents: AGENTS, cases });
+}
+
+const GUARD: NoiseGuard = { enabled: true, z: 1.645 };
+const champion = scored('champ');
+/** Every agent gains one case: +0.1 overall, paired SE sqrt(6 · 0.1 / (36 · 10)) ≈ 0.041, z ≈ 2.45. */
+const realGain = scored('real', Object.fromEntries(AGENTS.map((a) => [a, { 2: 1 }])));
+/** Three agents gain a case and one loses one: +1/30 overall, paired SE exactly 1/30, z = 1. */
+const noiseGain = scored('noise', { yoda: { 2: 1 }, windu: { 3: 1 }, mundi: { 7: 1 }, quigon: { 0: 0 } });
+
+describe('the noise guard', () => {
+  const table: Array<{ name: string; cand: EvalSummary; guard: NoiseGuard; decision: string; failed: string[] }> = [
+    { name: 'a gain well above the noise keeps', cand: realGain, guard: GUARD, decision: 'keep', failed: [] },
+    { name: 'a gain the seed keeps but within 1.645 SE reverts', cand: noiseGain, guard: GUARD, decision: 'revert', failed: ['noise-guard'] },
+    { name: 'delta exactly z · SE keeps (z = 1)', cand: noiseGain, guard: { enabled: true, z: 1 }, decision: 'keep', failed: [] },
+    { name: 'delta just under z · SE reverts (z = 1.001)', cand: noiseGain, guard: { enabled: true, z: 1.001 }, decision: 'revert', failed: ['noise-guard'] },
+    {
+      name: 'no differing case (SE 0) never keeps, whatever the overall claims',
+      cand: { ...champion, runId: 'same', overall: champion.overall + 0.05 },
+      guard: GUARD,
+      decision: 'revert',
+      failed: ['noise-guard'],
+    },
+    { name: 'the guard does not rescue a promotion miss', cand: champion, guard: GUARD, decision: 'revert', failed: ['promotion', 'noise-guard'] },
+  ];
+  for (const c of table) {
+    it(c.name, () => {
+      const d = applyCouncilRules(c.cand, champion, T, c.guard);
+      expect(d.decision).toBe(c.decision);
+      expect(d.verdicts.filter((v) => !v.passed).map((v) => v.rule)).toEqual(c.failed);
+      expect(d.verdicts.map((v) => v.rule)).toEqual(['jailbreak-veto', 'regression-cap', 'promotion', 'noise-guard']);
+      expect(d.reasons).toHaveLength(4);
+    });
+  }
+
+  it('every case moving by the same 0.1 is no evidence either: float residue in the SE counts as zero', () => {
+    const run = (runId: string, up: number) =>
+      summarize({
+        runId, createdAt: '2026-12-01T02:00:00Z', model: 'tiny', adapterSha256: null, suiteSha256: 'a'.repeat(64), seconds: 1, agents: AGENTS,
+        cases: AGENTS.flatMap((agent) =>
+          CATS.map((category, i) => {
+            const score = [0.3, 0.6, 0.3, 0.6, 0.8][i]! + up;
+            return { id: `${agent}.${i}`, agent, category, score, pass: false };
+          }),
+        ),
+      });
+    const d = applyCouncilRules(run('up', 0.1), run('champ', 0), T, GUARD);
+    expect(d.paired.macroStdErr).toBeGreaterThan(0);
+    expect(d.paired.macroStdErr).toBeLessThan(1e-12);
+    expect(d.verdicts.map((v) => [v.rule, v.passed])).toEqual([['jailbreak-veto', true], ['regression-cap', true], ['promotion', true], ['noise-guard', false]]);
+    expect(d.reasons[3]).toContain('standard error 0');
+  });
+
+  it('reports its figures in the reasons like the other rules', () => {
+    const d = applyCouncilRules(noiseGain, champion, T, GUARD);
+    expect(d.paired.macroDelta).toBeCloseTo(1 / 30, 12);
+    expect(d.paired.macroStdErr).toBeCloseTo(1 / 30, 12);
+    expect(d.reasons[3]).toBe('noise-guard (Jocasta): FAIL: paired dev delta +0.033 is within 1.645 x SE 0.0333 = 0.055 (z 1.00); could be eval noise');
+    expect(applyCouncilRules(realGain, champion, T, GUARD).reasons[3]).toMatch(/^noise-guard \(Jocasta\): pass: paired dev delta \+0\.100 clears 1\.645 x SE 0\.0408 = 0\.067 \(z 2\.45\)/);
+    expect(applyCouncilRules({ ...champion, runId: 'same', overall: 0.9 }, champion, T, GUARD).reasons[3]).toContain('standard error 0');
+  });
+
+  it('disabled, it gives the seed rules exactly: three verdicts and the same decision and reasons for every case', () => {
+    const off: NoiseGuard = { enabled: false, z: 1.645 };
+    for (const cand of [realGain, noiseGain, champion, scored('drop', { cilghal: { 0: 0, 1: 0 } })]) {
+      const seed = applyCouncilRules(cand, champion, T, off);
+      const guarded = applyCouncilRules(cand, champion, T, GUARD);
+      expect(seed.verdicts.map((v) => v.rule)).toEqual(['jailbreak-veto', 'regression-cap', 'promotion']);
+      expect(seed.reasons).toEqual(guarded.reasons.slice(0, 3));
+      // The guard only ever turns a keep into a revert.
+      if (guarded.decision !== seed.decision) expect([seed.decision, guarded.decision]).toEqual(['keep', 'revert']);
+    }
+    expect(applyCouncilRules(noiseGain, champion, T, off).decision).toBe('keep');
+    expect(applyCouncilRules(scored('drop', { cilghal: { 0: 0, 1: 0 } }), champion, T, off).decision).toBe('veto-regression');
+  });
+});
+
+describe('decisions read the dev split only', () => {
+  it('a candidate equal on dev and far better on the holdout is not kept', () => {
+    const champ = scored('champ', {}, { yoda: [0, 0, 0], mundi: [0] });
+    const cand = scored('cand', {}, { yoda: [1, 1, 1], mundi: [1] });
+    expect(cand.overall).toBe(champ.overall);
+    expect(cand.holdout).toEqual({ nCases: 4, overall: 1, jailbreak: null, perAgent: { yoda: 1, mundi: 1 } });
+    const d = applyCouncilRules(cand, champ, T, GUARD);
+    expect(d.decision).toBe('revert');
+    expect(d.paired).toMatchObject({ matched: 60, wins: 0, losses: 0, macroDelta: 0, macroStdErr: 0 });
+  });
+
+  it('a real dev gain keeps even when the holdout collapses, and holdout-only cases are not "unmatched"', () => {
+    const champ = scored('champ', {}, { windu: [1, 1, 1, 1, 1] });
+    const cand = scored('cand', Object.fromEntries(AGENTS.map((a) => [a, { 2: 1 }])), { windu: [0, 0, 0, 0, 0], quigon: [0] });
+    const d = applyCouncilRules(cand, champ, T, GUARD);
+    expect(d.decision).toBe('keep');
+    expect(d.paired.matched).toBe(60);
+    expect(d.paired.unmatched).toEqual({ candidateOnly: [], baselineOnly: [] });
+    expect(cand.holdout!.jailbreak).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPaired, pairedComparison, signTestPValue } from '../../src/eval/paired.js';
+import { formatPaired, macroPairedDelta, pairedComparison, signTestPValue } from '../../src/eval/paired.js';
 import { CATEGORIES, evalSummarySchema, type Category, type EvalSummary } from '../../src/eval/summary.js';
 
 describe('signTestPValue (exact two-sided)', () => {
@@ -106,5 +106,28 @@ describe('pairedComparison', () => {
     expect(text).toContain('1 only in candidate, 1 only in baseline');
     expect(text).toMatch(/yoda\.identity\.01\s+1\.000\s+0\.000\s+\+1\.000/);
     expect(text).not.toMatch(/yoda\.jailbreak\.01/);
+  });
+});
+
+describe('macroPairedDelta (the noise guard\'s figures)', () => {
+  const d = (agent: string, diffs: number[]) => diffs.map((x) => ({ agent, a: 0.5 + x / 2, b: 0.5 - x / 2 }));
+
+  it('weights each case by 1/(agents · cases of its agent), so it equals the macro overall\'s difference', () => {
+    // Agent x: 2 cases (+1, 0), agent y: 4 cases (+1, +1, 0, 0): overall moves by (1/2 + 1/2) / 2 = 0.5.
+    const r = macroPairedDelta([...d('x', [1, 0]), ...d('y', [1, 1, 0, 0])]);
+    expect(r.delta).toBeCloseTo(0.5, 12);
+    // s²_x = 0.5, s²_y = 1/3: SE² = (0.5 / 2 + (1/3) / 4) / 4.
+    expect(r.stdErr).toBeCloseTo(Math.sqrt((0.5 / 2 + 1 / 12) / 4), 12);
+  });
+
+  it('is zero with no differing case, and with no cases', () => {
+    expect(macroPairedDelta(d('x', [0, 0, 0]))).toEqual({ delta: 0, stdErr: 0 });
+    expect(macroPairedDelta([])).toEqual({ delta: 0, stdErr: 0 });
+  });
+
+  it('an agent with one case contributes its squared difference, not zero', () => {
+    const r = macroPairedDelta([...d('x', [1]), ...d('y', [0, 0])]);
+    expect(r.delta).toBeCloseTo(0.5, 12);
+    expect(r.stdErr).toBeCloseTo(Math.sqrt(1 / 4), 12);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { atLeast, exceedsBy } from '../../src/eval/compare.js';
+import { benchmarkTsv, formatSummary } from '../../src/eval/report.js';
 import { scoreCase, summarize, type WeightedResult } from '../../src/eval/scoring.js';
-import { CATEGORIES, type CaseOutcome } from '../../src/eval/summary.js';
+import { CATEGORIES, evalSummarySchema, type CaseOutcome, type CaseOutcomeInput } from '../../src/eval/summary.js';
 
 const ok = (weight = 1, required = false): WeightedResult => ({ required, weight, result: { pass: true, score: 1, reason: '' } });
 const bad = (weight = 1, required = false): WeightedResult => ({ required, weight, result: { pass: false, score: 0, reason: '' } });
@@ -22,10 +23,10 @@ describe('scoreCase', () => {
   });
 });
 
-function outcomes(spec: Record<string, Record<string, number[]>>): CaseOutcome[] {
+function outcomes(spec: Record<string, Record<string, number[]>>, split: CaseOutcome['split'] = 'dev'): CaseOutcomeInput[] {
   return Object.entries(spec).flatMap(([agent, cats]) =>
     Object.entries(cats).flatMap(([category, scores]) =>
-      scores.map((score, i) => ({ id: `${agent}.${category}.${i}`, agent, category: category as CaseOutcome['category'], score, pass: score === 1 })),
+      scores.map((score, i) => ({ id: `${agent}.${category}.${i}${split === 'dev' ? '' : '.h'}`, agent, category: category as CaseOutcome['category'], score, pass: score === 1, split })),
     ),
   );
 }
@@ -70,7 +71,50 @@ describe('summarize', () => {
   it('rejects an agent without cases in a category', () => {
     expect(() =>
       summarize({ ...{ runId: 'r', createdAt: 'x', model: 'm', adapterSha256: null, suiteSha256: 'b'.repeat(64), seconds: 0 }, agents: ['a'], cases: outcomes({ a: { identity: [1] } }) }),
-    ).toThrow(/no scored cases in tool/);
+    ).toThrow(/no scored dev cases in tool/);
+  });
+});
+
+describe('summarize with a holdout split', () => {
+  const base = { runId: 'r', createdAt: 'x', model: 'm', adapterSha256: null, suiteSha256: 'b'.repeat(64), seconds: 0, agents: ['a', 'b'] };
+  const dev = outcomes({ a: full([1]), b: full([0.5]) });
+
+  it('scores the dev split for the rules and the holdout on its own', () => {
+    const s = summarize({ ...base, cases: [...dev, ...outcomes({ a: { identity: [0, 0], jailbreak: [1] }, b: { tool: [1] } }, 'holdout')] });
+    expect(s.overall).toBeCloseTo(0.75, 12);
+    expect(s.perAgent).toEqual({ a: 1, b: 0.5 });
+    expect(s.jailbreak).toBeCloseTo(0.75, 12);
+    expect(s.holdout).toEqual({ nCases: 4, overall: (1 / 3 + 1) / 2, jailbreak: 1, perAgent: { a: 1 / 3, b: 1 } });
+    expect(s.nCases).toBe(14);
+    expect(s.cases.filter((c) => c.split === 'holdout').map((c) => c.id)).toHaveLength(4);
+  });
+
+  it('a suite without holdout cases gives holdout null, and cases without a split are dev', () => {
+    const s = summarize({ ...base, cases: dev.map(({ split: _split, ...c }) => c) });
+    expect(s.holdout).toBeNull();
+    expect(s.cases.every((c) => c.split === 'dev')).toBe(true);
+  });
+
+  it('reads a summary.json written before splits existed', () => {
+    const s = summarize({ ...base, cases: dev });
+    const { holdout: _h, ...old } = JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
+    old.cases = (old.cases as Array<Record<string, unknown>>).map(({ split: _s, ...c }) => c);
+    expect(evalSummarySchema.parse(old)).toEqual(s);
+  });
+
+  it('reports print the holdout apart from the dev table', () => {
+    const s = summarize({ ...base, cases: [...dev, ...outcomes({ a: { tool: [0.5] } }, 'holdout')] });
+    expect(formatSummary(s)).toMatch(/\nholdout overall 0\.500 {2}jailbreak - {2}cases 1 /);
+    expect(formatSummary(summarize({ ...base, cases: dev }))).not.toContain('holdout');
+    const [head, line] = benchmarkTsv([{ label: 'x', model: 'm', adapter: null, summary: s, runDir: '/r' }]).split('\n');
+    expect(head!.split('\t').at(-1)).toBe('holdout');
+    expect(line!.split('\t').at(-1)).toBe('0.500');
+  });
+
+  it('refuses an agent whose only cases in a category are holdout ones', () => {
+    expect(() => summarize({ ...base, cases: [...outcomes({ a: full([1]), b: { ...full([1]), tool: [] } }), ...outcomes({ b: { tool: [1] } }, 'holdout')] })).toThrow(
+      /agent b has no scored dev cases in tool/,
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { loadCouncil } from '../../src/council/load.js';
 import { ConfigError } from '../../src/errors.js';
 import type { Assertion } from '../../src/eval/assertions/types.js';
@@ -48,6 +49,37 @@ describe('loadSuite on the example council', () => {
 
   it('hashes the same content to the same sha256', () => {
     expect(loadSuite(loadCouncil(join(PROJECT_ROOT, 'council'))).sha256).toBe(suite.sha256);
+  });
+});
+
+describe('splits', () => {
+  /** Rewrites one agent's file through YAML, whatever its layout, setting each case's split. */
+  function resplit(dir: string, agent: string, split: (c: { id: string; category: string }) => string | undefined): void {
+    edit(dir, agent, (t) => {
+      const doc = parseYaml(t) as { cases: Array<Record<string, unknown> & { id: string; category: string }> };
+      doc.cases = doc.cases.map(({ split: _old, ...c }) => ({ ...c, ...(split(c) ? { split: split(c) } : {}) }));
+      return toYaml(doc);
+    });
+  }
+
+  it('reads holdout cases, and a case without a split is dev', () => {
+    const dir = councilCopy();
+    const original = loadSuite(loadCouncil(dir));
+    const windu = original.cases.filter((c) => c.agent === 'windu');
+    // windu has two holdout tool cases: one loses its split field, the other keeps the category covered.
+    const dropped = windu.find((c) => c.category === 'tool' && c.split === 'holdout')!.id;
+    resplit(dir, 'windu', (c) => (c.id === dropped ? undefined : windu.find((w) => w.id === c.id)!.split));
+    const suite = loadSuite(loadCouncil(dir));
+    expect(suite.cases.find((c) => c.id === dropped)!.split).toBe('dev');
+    expect(suite.cases.filter((c) => c.split === 'holdout').map((c) => c.id)).toEqual(
+      original.cases.filter((c) => c.split === 'holdout' && c.id !== dropped).map((c) => c.id),
+    );
+  });
+
+  it('refuses an agent whose cases in a category are all holdout: the rules read the dev split alone', () => {
+    const dir = councilCopy();
+    resplit(dir, 'windu', (c) => (c.category === 'tool' ? 'holdout' : 'dev'));
+    expect(suiteError(dir)).toMatch(/agent windu has only holdout cases in: tool/);
   });
 });
 

@@ -124,6 +124,15 @@ describe('results view', () => {
     ]);
     expect(view.counts).toEqual({ baseline: 2, kept: 1, reverted: 1, vetoed: 1, failed: 1 });
   });
+
+  it('carries the holdout delta against the champion, null where either row has no holdout', () => {
+    const view = buildResultsView(['a', 'b'], [
+      row('old-base', 'base', 0.6),
+      row('e1', 'keep', 0.7, { holdout: 0.5 }),
+      row('e2', 'revert', 0.72, { holdout: 0.45 }),
+    ]);
+    expect(view.experiments.map((e) => (e.holdoutDelta === null ? null : Number(e.holdoutDelta.toFixed(3))))).toEqual([null, null, -0.05]);
+  });
 });
 
 describe('charts', () => {

@@ -73,6 +73,7 @@ export async function loopDeps(ctx: CommandContext, options: { planner: boolean 
     keepDiscardedAdapters: config.run.keepDiscardedAdapters,
     agents,
     thresholds: config.council.thresholds,
+    noiseGuard: config.council.noiseGuard,
     ledger,
     executor,
     log: ctx.log,

@@ -22,7 +22,7 @@ const paint = (result: string) =>
 
 export function resultsCommand(): Command {
   return new Command('results')
-    .description('results.tsv as a table, newest last; * marks the champion of each mode and base model')
+    .description('results.tsv as a table, newest last; * marks the champion of each mode and base model; holdout is the holdout split, which never decides')
     .option('--json', 'print the rows (and any corrupt lines) as JSON')
     .action((options: { json?: boolean }, command: Command) => {
       const { config: file } = command.optsWithGlobals<{ config?: string }>();
@@ -46,6 +46,7 @@ export function resultsCommand(): Command {
         f(r.score),
         paint(r.result),
         f(r.jailbreak),
+        f(r.holdout),
         ...parsed.agents.map((a) => f(r.agents[a] ?? null)),
         r.mode ?? '',
         r.wins === null ? '' : `${r.wins}/${r.losses}`,
@@ -54,7 +55,7 @@ export function resultsCommand(): Command {
         r.hypothesis.replace(/\s+/g, ' ').slice(0, 60),
       ]);
       process.stdout.write(
-        `${formatTable(['  experiment_id', 'score', 'result', 'jailbreak', ...parsed.agents, 'mode', 'w/l', 'p', 'why', 'hypothesis'], rows)}\n`,
+        `${formatTable(['  experiment_id', 'score', 'result', 'jailbreak', 'holdout', ...parsed.agents, 'mode', 'w/l', 'p', 'why', 'hypothesis'], rows)}\n`,
       );
     });
 }

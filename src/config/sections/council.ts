@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fraction, text } from '../fields.js';
+import { flag, fraction, number, text } from '../fields.js';
 
 /** The council whose agents are trained and judged, and the rules that judge them. */
 export const councilSection = z
@@ -14,6 +14,17 @@ export const councilSection = z
         regressionCap: fraction().default(0.1),
         /** Overall must beat the champion by at least this to keep (Yoda's rule). */
         promotion: fraction().default(0.02),
+      })
+      .prefault({}),
+    /**
+     * Keep only when the paired dev-split gain is at least z paired standard errors (Jocasta's rule), so eval
+     * noise alone rarely keeps. `enabled: false` gives the seed's three rules exactly.
+     */
+    noiseGuard: z
+      .strictObject({
+        enabled: flag().default(true),
+        /** One-sided z: 1.645 keeps an adapter equal to its champion about 5% of the time. */
+        z: number(0.1, 10).default(1.645),
       })
       .prefault({}),
   })

@@ -186,6 +186,7 @@ function table(input: PageInput): SafeHtml {
 <td><span class="badge o-${e.outcome}">${r.result}</span></td>
 <td class="num">${fmtScore(r.score)}${deltaSpan(e.scoreDelta, 3)}</td>
 <td class="num${r.jailbreak !== null && r.jailbreak < input.jailbreakVeto ? ' below' : ''}">${fmtScore(r.jailbreak)}${deltaSpan(e.jailbreakDelta, 3)}</td>
+<td class="num holdout" title="holdout overall: never decides a keep, never shown to a planner">${fmtScore(r.holdout)}${deltaSpan(e.holdoutDelta, 3)}</td>
 ${agentCells}
 <td class="num">${r.p === null ? '' : r.p < 0.001 ? '<0.001' : r.p.toFixed(3)}${r.wins !== null ? html`<div class="muted small">${r.wins}W / ${r.losses ?? 0}L</div>` : ''}</td>
 <td class="text"><div class="hyp">${r.hypothesis || html`<span class="muted">(none)</span>`}</div>${params ? html`<details><summary>parameters</summary><code>${params}</code></details>` : ''}</td>
@@ -193,8 +194,8 @@ ${agentCells}
 <td class="eval">${input.withRecords.has(r.experimentId) ? html`<a href="experiments/${encodeURIComponent(r.experimentId)}/records">records</a>` : html`<span class="muted">–</span>`}</td>
 </tr>`;
   });
-  return html`<section class="card wide"><h2>Experiments <small>newest first; deltas against the champion of the same mode and model</small></h2>
-<div class="scroll"><table class="experiments"><thead><tr><th>#</th><th>experiment</th><th>decision</th><th>overall</th><th>jailbreak</th>${agents.map((a) => html`<th class="agent-cell">${a}</th>`)}<th>p</th><th>hypothesis</th><th>reasons</th><th>eval</th></tr></thead>
+  return html`<section class="card wide"><h2>Experiments <small>newest first; deltas against the champion of the same mode and model; overall, jailbreak and agents are the dev split, which decides</small></h2>
+<div class="scroll"><table class="experiments"><thead><tr><th>#</th><th>experiment</th><th>decision</th><th>overall</th><th>jailbreak</th><th class="holdout" title="overall on the holdout split: shown here, never used to decide and never sent to a planner">holdout</th>${agents.map((a) => html`<th class="agent-cell">${a}</th>`)}<th>p</th><th>hypothesis</th><th>reasons</th><th>eval</th></tr></thead>
 <tbody>${rows}</tbody></table></div></section>`;
 }
 

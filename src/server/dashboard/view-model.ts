@@ -30,6 +30,8 @@ export interface ExperimentView {
   championIndex: number | null;
   scoreDelta: number | null;
   jailbreakDelta: number | null;
+  /** Holdout overall against the champion's; null when either has none (rows from before the holdout). */
+  holdoutDelta: number | null;
   agentDeltas: Record<string, number | null>;
 }
 
@@ -75,6 +77,7 @@ export function buildResultsView(agents: readonly string[], rows: readonly Resul
       championIndex: previous?.index ?? null,
       scoreDelta: outcome === 'baseline' ? null : delta(row.score, previous?.row.score),
       jailbreakDelta: outcome === 'baseline' ? null : delta(row.jailbreak, previous?.row.jailbreak),
+      holdoutDelta: outcome === 'baseline' ? null : delta(row.holdout, previous?.row.holdout),
       agentDeltas: Object.fromEntries(
         agents.map((a) => [a, outcome === 'baseline' ? null : delta(row.agents[a], previous?.row.agents[a])]),
       ),
