@@ -10,6 +10,7 @@ import { producerConnection } from '../redis/connections.js';
 import { QUEUES } from '../../queues/names.js';
 import { createServerApp } from './app.js';
 import { loadStatus } from './data.js';
+import { loadTimeline } from './timeline-data.js';
 
 export interface RunningServer {
   url: string;
@@ -57,6 +58,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       jailbreakVeto: config.council.thresholds.jailbreakVeto,
       queues,
       status: () => loadStatus(redis, config.redis.prefix, queues),
+      timeline: () => loadTimeline(redis, config.redis.prefix, queues),
       redisHealth: async () => {
         try {
           return (await redis.ping()) === 'PONG' ? 'ok' : 'unexpected PING reply';
