@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildTimeline, describeShare, type JobSpan } from '../../src/fleet/timeline.js';
 import { spanOf } from '../../queues/job-spans.js';
+import { formatTable } from '../../src/cli/output.js';
+import { buildStatus, formatStatus } from '../../src/fleet/status-view.js';
 import { renderTimelineCard, timeTicks } from '../../src/server/dashboard/timeline.js';
 
 const T0 = Date.parse('2026-01-01T22:00:00Z');
@@ -167,5 +169,34 @@ describe('the timeline card', () => {
   });
   it('ticks on round clock times', () => {
     expect(timeTicks(min(5), min(6 * 60)).map((t) => new Date(t).toISOString().slice(11, 16))).toEqual(['23:00', '00:00', '01:00', '02:00', '03:00', '04:00']);
+  });
+});
+
+describe('status: each machine share of the night', () => {
+  it('lists the shares under the queues, from the timeline', () => {
+    const timeline = buildTimeline(
+      [
+        span({ machine: 'mini', startedAt: min(0), finishedAt: min(45) }),
+        span({ machine: 'mini', startedAt: min(45), finishedAt: min(60), kind: 'evaluation', queue: 'eval' }),
+        span({ machine: 'mbp', startedAt: min(30), finishedAt: min(60), queue: 'train-full' }),
+      ],
+      min(120),
+    );
+    const view = buildStatus({ live: [], lastSeen: {} }, [], new Date(min(120)), timeline);
+    expect(view.night).toEqual({
+      since: new Date(min(0)).toISOString(),
+      machines: [
+        { machine: 'mbp', busyShare: 0.25, trainingShare: 0.25, evaluationShare: 0, summary: '25% busy (training 25%, evaluation 0%)' },
+        { machine: 'mini', busyShare: 0.5, trainingShare: 0.375, evaluationShare: 0.125, summary: '50% busy (training 38%, evaluation 13%)' },
+      ],
+    });
+    const text = formatStatus(view, formatTable);
+    expect(text).toContain('tonight since');
+    expect(text.split('\n').slice(-2)).toEqual(['  mbp 25% busy (training 25%, evaluation 0%)', '  mini 50% busy (training 38%, evaluation 13%)']);
+  });
+
+  it('prints no night section when nothing ran', () => {
+    const view = buildStatus({ live: [], lastSeen: {} }, [], new Date(min(0)), buildTimeline([], min(0)));
+    expect(formatStatus(view, formatTable)).not.toContain('tonight');
   });
 });
