@@ -27,6 +27,7 @@ svg.timeline { width:100%; height:auto; display:block; }
 .timeline .share { font-size:13px; fill:#1d2430; font-variant-numeric:tabular-nums; }
 .timeline-legend .sw.training { background:#2f6fd6; } .timeline-legend .sw.evaluation { background:#e08a1e; }
 .timeline-legend .sw.idle { background:#f5f6f8; border:1px solid #e4e7eb; }
+.timeline-legend .sw.failed { background:#2f6fd673; border:1px solid #d6352f; }
 .timeline-legend { list-style:none; display:flex; gap:14px; padding:0; margin:0 0 6px; font-size:12px; color:#6b7480; }
 .timeline-legend .sw { display:inline-block; width:12px; height:10px; margin-right:5px; border-radius:2px; vertical-align:-1px; }
 `;
@@ -79,11 +80,14 @@ export function renderTimelineSvg(timeline: NightTimeline): SafeHtml {
   const x = (t: number) => LABEL + (night > 0 ? ((t - timeline.start) / night) * (W - LABEL - SHARE) : 0);
   const height = TOP + timeline.lanes.length * LANE + AXIS;
   const axisY = TOP + timeline.lanes.length * LANE;
-  const ticks = timeTicks(timeline.start, timeline.end).map(
+  // The night's ends are labelled; round ticks too close to them would overprint the labels.
+  const ends = html`<text class="tick" x="${LABEL}" y="${axisY + 17}" text-anchor="start">${hhmm(timeline.start)}</text><text class="tick" x="${x(timeline.end).toFixed(1)}" y="${axisY + 17}" text-anchor="end">now ${hhmm(timeline.end)}</text>`;
+  const clear = (t: number) => x(t) - LABEL > 45 && x(timeline.end) - x(t) > 90;
+  const ticks = timeTicks(timeline.start, timeline.end).filter(clear).map(
     (t) => html`<line class="grid" x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${TOP}" y2="${axisY + 4}"/><text class="tick" x="${x(t).toFixed(1)}" y="${axisY + 17}" text-anchor="middle">${hhmm(t)}</text>`,
   );
   return html`<svg id="night-timeline" class="timeline" viewBox="0 0 ${W} ${height}" role="img" aria-label="What each machine did tonight" preserveAspectRatio="xMidYMid meet">
-${ticks}${timeline.lanes.map((l, i) => lane(l, i, x, night))}
+${ticks}${ends}${timeline.lanes.map((l, i) => lane(l, i, x, night))}
 <line class="now" x1="${x(timeline.end).toFixed(1)}" x2="${x(timeline.end).toFixed(1)}" y1="${TOP}" y2="${axisY}"/></svg>`;
 }
 
@@ -96,7 +100,7 @@ export function renderTimelineCard(timeline: NightTimeline | null, skipped: read
   if (timeline.lanes.length === 0) {
     return html`<section class="card wide" id="timeline">${style}<h2>Tonight per machine</h2><p class="muted">No training or evaluation job has run in the last hours.</p></section>`;
   }
-  const legend = html`<ul class="timeline-legend"><li><span class="sw training"></span>training</li><li><span class="sw evaluation"></span>evaluation</li><li><span class="sw idle"></span>idle</li></ul>`;
+  const legend = html`<ul class="timeline-legend"><li><span class="sw training"></span>training</li><li><span class="sw evaluation"></span>evaluation</li><li><span class="sw idle"></span>idle</li><li><span class="sw failed"></span>failed</li></ul>`;
   const note = skipped.length
     ? html`<p class="muted small">${skipped.length} job record(s) left out as unreadable: ${skipped.slice(0, 3).join('; ')}</p>`
     : '';
