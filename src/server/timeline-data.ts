@@ -15,7 +15,7 @@ export interface TimelineView {
 export async function loadTimeline(redis: Redis, prefix: string, queues: readonly Queue[], now = new Date()): Promise<TimelineView> {
   try {
     const at = now.getTime();
-    const [presence, read] = await Promise.all([readPresence(redis, prefix), readJobSpans(queues, at - NIGHT_LOOKBACK_MS)]);
+    const [presence, read] = await Promise.all([readPresence(redis, prefix), readJobSpans(redis, queues, at - NIGHT_LOOKBACK_MS)]);
     const timeline = buildTimeline(read.spans, at, { machines: presence.live.map((h) => h.machine) });
     return { timeline, skipped: read.skipped, error: null };
   } catch (error) {

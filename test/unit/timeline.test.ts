@@ -104,17 +104,16 @@ describe('buildTimeline', () => {
   });
 });
 
-describe('spanOf: job records read back from Redis', () => {
-  const job = {
-    id: 'exp-1-train-full',
-    timestamp: min(0),
-    processedOn: min(2),
-    finishedOn: min(30),
-    processedBy: 'mbp/mbp/train-full',
-    data: { experimentId: 'exp-1' },
+describe('spanOf: job hashes read back from Redis', () => {
+  const fields = {
+    timestamp: String(min(0)),
+    processedOn: String(min(2)),
+    finishedOn: String(min(30)),
+    pb: 'mbp/mbp/train-full',
+    data: JSON.stringify({ experimentId: 'exp-1', mode: 'full' }),
   };
-  it('takes the machine from the worker name', () => {
-    expect(spanOf('train-full', job, 'completed')).toEqual({
+  it('takes the machine from the worker name and the experiment from the payload', () => {
+    expect(spanOf('train-full', 'exp-1-train-full', fields, 'completed')).toEqual({
       queue: 'train-full',
       jobId: 'exp-1-train-full',
       experimentId: 'exp-1',
@@ -126,23 +125,23 @@ describe('spanOf: job records read back from Redis', () => {
       outcome: 'completed',
     });
   });
-  it('ignores finishedOn for a running job', () => {
-    expect(spanOf('eval', { ...job, id: 'exp-1-eval' }, 'running')).toMatchObject({ kind: 'evaluation', finishedAt: null });
+  it('ignores finishedOn for a running job, and a payload that is not JSON', () => {
+    expect(spanOf('eval', 'exp-1-eval', { ...fields, data: '{not json' }, 'running')).toMatchObject({ kind: 'evaluation', finishedAt: null, experimentId: null });
   });
-  const bad: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['no worker name', { processedBy: undefined }, /processedBy/],
-    ['a worker name without a machine', { processedBy: 'just-a-name' }, /<machine>\/<role>\/<queue>/],
-    ['never started', { processedOn: undefined }, /processedOn/],
-    ['a corrupt number', { processedOn: Number.NaN }, /processedOn/],
-    ['a finished job without an end', { finishedOn: undefined }, /finishedOn/],
+  const bad: Array<[string, Record<string, string | null>, RegExp]> = [
+    ['no worker name (a Worker without a name)', { pb: null }, /pb/],
+    ['a worker name without a machine', { pb: 'just-a-name' }, /<machine>\/<role>\/<queue>/],
+    ['never started', { processedOn: null }, /processedOn/],
+    ['a corrupt number', { processedOn: '12abc' }, /processedOn: expected epoch milliseconds/],
+    ['a finished job without an end', { finishedOn: null }, /finishedOn/],
   ];
   for (const [name, over, message] of bad) {
     it(`rejects ${name}`, () => {
-      expect(spanOf('train-full', { ...job, ...over } as typeof job, 'completed')).toMatch(message);
+      expect(spanOf('train-full', 'exp-1-train-full', { ...fields, ...over }, 'completed')).toMatch(message);
     });
   }
   it('rejects the route queue, which holds no GPU work', () => {
-    expect(spanOf('route', job, 'completed')).toMatch(/not a GPU queue/);
+    expect(spanOf('route', 'exp-1-route', fields, 'completed')).toMatch(/not a GPU queue/);
   });
 });
 

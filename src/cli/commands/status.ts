@@ -42,7 +42,7 @@ export function statusCommand(): Command {
           });
         }
         const now = new Date();
-        const { spans } = await readJobSpans(handles, now.getTime() - NIGHT_LOOKBACK_MS);
+        const { spans } = await readJobSpans(redis, handles, now.getTime() - NIGHT_LOOKBACK_MS);
         await Promise.all(handles.map((q) => q.close()));
         const timeline = buildTimeline(spans, now.getTime(), { machines: presence.live.map((h) => h.machine) });
         const view = buildStatus(presence, queues, now, timeline);
