@@ -9,12 +9,13 @@ import { freePort } from '../src/net/free-port.js';
 import { producerConnection } from '../src/redis/connections.js';
 import { startRedisServer, type RedisServerHandle } from '../src/redis/server-process.js';
 import { baselineValues } from '../src/research/hyperparameters.js';
+import { parsePayload } from '../queues/contracts.js';
 import { jobIds } from '../queues/names.js';
 import { startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from '../test/support/fleet-harness.js';
 
 /** The wake target from issue 15: a waking laptop starts a waiting full-mode job within 2 s of reaching Redis. */
 const GOAL_MS = 2_000;
-/** Longer than BullMQ's drainDelay (5 s), so the worker's blocking read has timed out on the server meanwhile. */
+/** Longer than BullMQ's drainDelay (5 s): the worker's blocking read has been answered or timed out meanwhile. */
 const ASLEEP_MS = 8_000;
 /** How long Redis stays unreachable after the wake in network-late: long enough for reconnect backoff to grow. */
 const OFFLINE_MS = 30_000;
@@ -42,6 +43,7 @@ export async function benchWake(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'autoresearch-wake-'));
   const dataDir = join(root, 'redis');
   const port = await freePort();
+  const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
   let server: RedisServerHandle = await startRedisServer({ port, dataDir });
   const prefix = 'wake';
   const configFile = writeMachineConfig(root, {
@@ -49,7 +51,7 @@ export async function benchWake(): Promise<void> {
     redisUrl: server.url,
     prefix,
     state: join(root, 'state'),
-    // Production lock and heartbeat settings: the harness's short ones would make timers fire more often than on a laptop.
+    // The production lock and heartbeat timings, not the harness's short ones: the laptop's timers as they are.
     fleet: {
       heartbeat: { intervalMs: 10_000, ttlMs: 30_000 },
       lock: { durationMs: 120_000, stalledIntervalMs: 30_000, maxStalledCount: 3, maxStartedAttempts: 8 },
@@ -58,7 +60,6 @@ export async function benchWake(): Promise<void> {
   const config = loadConfig({ file: configFile });
   const datasetSha256 = await artifactStoreFor(config).publishFolder(writeDataset(join(root, 'dataset'), 'wake'));
   const samples: Sample[] = [];
-  const spawned: number[] = [];
   let worker: WorkerProcess | null = null;
   let redis: Redis | null = null;
   let queue: Queue | null = null;
@@ -81,11 +82,8 @@ export async function benchWake(): Promise<void> {
     n += 1;
     const experimentId = `wake-${n}`;
     const jobId = jobIds.train(experimentId, 'full');
-    await queue!.add(
-      'train-full',
-      { experimentId, mode: 'full', commit: 'abc1234', values: { ...baselineValues(['yoda']), ITERS: 50 }, datasetSha256 },
-      { jobId, attempts: 1 },
-    );
+    const payload = parsePayload('train-full', { experimentId, mode: 'full', commit: 'abc1234', values: { ...baselineValues(['yoda']), ITERS: 50 }, datasetSha256 });
+    await queue!.add('train-full', payload, { jobId, attempts: 1 });
     return jobId;
   };
   /**
@@ -105,7 +103,6 @@ export async function benchWake(): Promise<void> {
   };
   const startWorker = async () => {
     worker = await startWorkerProcess(configFile, 'mbp', { STEP_TRAINER_MS: '5', AUTORESEARCH_LOG_LEVEL: 'warn' });
-    spawned.push(worker.pid);
     return worker;
   };
   const sleepFor = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -169,7 +166,7 @@ export async function benchWake(): Promise<void> {
     await server.stop();
     rmSync(root, { recursive: true, force: true });
   }
-  report(samples);
+  report(samples, loadBefore);
 }
 
 /** When the job's trainer child wrote its pid file (the file's mtime), or null if it has not. */
@@ -198,10 +195,10 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function report(samples: Sample[]): void {
+function report(samples: Sample[], loadBefore: string): void {
   const load = readFileSync('/proc/loadavg', 'utf8').trim();
   const scenarios = [...new Set(samples.map((s) => s.scenario))];
-  console.log(`wake: time from Redis reachable again to a waiting train-full job starting; goal ${GOAL_MS} ms; load ${load}`);
+  console.log(`wake: time from Redis reachable again to a waiting train-full job starting; goal ${GOAL_MS} ms; /proc/loadavg before ${loadBefore}, after ${load}`);
   for (const scenario of scenarios) {
     const mine = samples.filter((s) => s.scenario === scenario);
     const ms = mine.map((s) => s.ms);
