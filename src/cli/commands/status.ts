@@ -42,9 +42,15 @@ export function statusCommand(): Command {
           });
         }
         const now = new Date();
-        const { spans } = await readJobSpans(redis, handles, now.getTime() - NIGHT_LOOKBACK_MS);
+        // The night's shares are extra: if the job records cannot be read, the rest of the status still prints.
+        const timeline = await readJobSpans(redis, handles, now.getTime() - NIGHT_LOOKBACK_MS).then(
+          ({ spans }) => buildTimeline(spans, now.getTime(), { machines: presence.live.map((h) => h.machine) }),
+          (error: Error) => {
+            process.stderr.write(`could not read tonight's job records: ${error.message}\n`);
+            return undefined;
+          },
+        );
         await Promise.all(handles.map((q) => q.close()));
-        const timeline = buildTimeline(spans, now.getTime(), { machines: presence.live.map((h) => h.machine) });
         const view = buildStatus(presence, queues, now, timeline);
         if (options.json) printJson(view);
         else process.stdout.write(`${formatStatus(view, formatTable)}\n`);
