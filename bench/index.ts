@@ -1,9 +1,15 @@
 import { benchEvalConcurrency } from './eval-concurrency.js';
 import { benchMlxBlas } from './mlx-blas.js';
 import { benchNoise } from './noise.js';
+import { benchWake } from './wake.js';
 
 /** `npm run bench [name...]`: benchmarks print ratios; they are never part of the test suite. */
-const all: Record<string, () => Promise<void>> = { 'mlx-blas': benchMlxBlas, 'eval-concurrency': benchEvalConcurrency, noise: benchNoise };
+const all: Record<string, () => Promise<void>> = {
+  'mlx-blas': benchMlxBlas,
+  'eval-concurrency': benchEvalConcurrency,
+  noise: benchNoise,
+  wake: benchWake,
+};
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(all)) {
   const bench = all[name];

@@ -1,4 +1,5 @@
 import type { Heartbeat, Presence } from './presence.js';
+import { describeShare, type NightTimeline } from './timeline.js';
 
 /** What `autoresearch status` shows, computed from presence and queue counts with no I/O, so it is unit-tested. */
 export interface MachineView {
@@ -20,13 +21,35 @@ export interface QueueView {
   completed: number;
 }
 
+/** Each machine's share of the night so far, from the job records (src/fleet/timeline.ts). */
+export interface NightView {
+  since: string;
+  machines: Array<{ machine: string; busyShare: number; trainingShare: number; evaluationShare: number; summary: string }>;
+}
+
 export interface StatusView {
   at: string;
   machines: MachineView[];
   queues: QueueView[];
+  night?: NightView;
 }
 
-export function buildStatus(presence: Presence, queues: QueueView[], now: Date): StatusView {
+export function nightView(timeline: NightTimeline): NightView {
+  const night = timeline.end - timeline.start;
+  const share = (ms: number) => (night > 0 ? ms / night : 0);
+  return {
+    since: new Date(timeline.start).toISOString(),
+    machines: timeline.lanes.map((l) => ({
+      machine: l.machine,
+      busyShare: l.busyShare,
+      trainingShare: share(l.trainingMs),
+      evaluationShare: share(l.evaluationMs),
+      summary: describeShare(l, night),
+    })),
+  };
+}
+
+export function buildStatus(presence: Presence, queues: QueueView[], now: Date, timeline?: NightTimeline): StatusView {
   const byMachine = new Map<string, Heartbeat[]>();
   for (const h of presence.live) byMachine.set(h.machine, [...(byMachine.get(h.machine) ?? []), h]);
   const machines: MachineView[] = [];
@@ -46,7 +69,7 @@ export function buildStatus(presence: Presence, queues: QueueView[], now: Date):
     machines.push({ machine, role: seen.role, state: 'away', since: seen.at, version: null, job: null });
   }
   machines.sort((a, b) => a.machine.localeCompare(b.machine));
-  return { at: now.toISOString(), machines, queues };
+  return { at: now.toISOString(), machines, queues, ...(timeline ? { night: nightView(timeline) } : {}) };
 }
 
 export function formatStatus(view: StatusView, table: (header: string[], rows: string[][]) => string): string {
@@ -75,6 +98,11 @@ export function formatStatus(view: StatusView, table: (header: string[], rows: s
       view.queues.map((q) => [q.queue, String(q.waiting), String(q.active), String(q.delayed), String(q.failed), String(q.completed)]),
     ),
   );
+  if (view.night && view.night.machines.length > 0) {
+    const since = new Date(view.night.since);
+    lines.push('', `tonight since ${clock(since)} (${duration(now, view.night.since)}):`);
+    for (const m of view.night.machines) lines.push(`  ${m.machine} ${m.summary}`);
+  }
   return lines.join('\n');
 }
 

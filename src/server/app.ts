@@ -8,6 +8,7 @@ import { renderRecordsPage } from './dashboard/records-page.js';
 import { buildResultsView } from './dashboard/view-model.js';
 import { EXPERIMENT_ID, loadResults, readRecords, recordsFile, type DataPaths } from './data.js';
 import type { StatusView } from './status-view.js';
+import type { TimelineView } from './timeline-data.js';
 
 export interface ServerDeps {
   /** The address the server binds: anything but loopback puts every route except health behind the token. */
@@ -17,6 +18,8 @@ export interface ServerDeps {
   jailbreakVeto: number;
   queues: readonly Queue[];
   status: () => Promise<StatusView>;
+  /** The night per machine from the job records (the dashboard's timeline card and /api/timeline). */
+  timeline?: () => Promise<TimelineView>;
   /** "ok" or why Redis is unreachable. */
   redisHealth: () => Promise<string>;
   version: string;
@@ -81,6 +84,7 @@ export function createServerApp(deps: ServerDeps): Express {
         jailbreakVeto: deps.jailbreakVeto,
         withRecords,
         now: clock(),
+        ...(deps.timeline ? { timeline: await deps.timeline() } : {}),
       }),
     );
   });
@@ -102,6 +106,14 @@ export function createServerApp(deps: ServerDeps): Express {
 
   app.get('/api/status', async (_req, res) => {
     res.json(await deps.status());
+  });
+
+  app.get('/api/timeline', async (_req, res) => {
+    if (!deps.timeline) {
+      res.status(404).json({ error: 'this server has no job records to draw' });
+      return;
+    }
+    res.json(await deps.timeline());
   });
 
   const withRecords = (handler: (req: Request, res: Response, file: string, id: string) => void) => (req: Request, res: Response) => {

@@ -12,6 +12,7 @@ import { QUEUES } from '../../queues/names.js';
 import { createServerApp } from './app.js';
 import { loadStatus } from './data.js';
 import { startRetention } from './retention.js';
+import { loadTimeline } from './timeline-data.js';
 
 export interface RunningServer {
   url: string;
@@ -64,6 +65,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       jailbreakVeto: config.council.thresholds.jailbreakVeto,
       queues,
       status: () => loadStatus(redis, config.redis.prefix, queues),
+      timeline: () => loadTimeline(redis, config.redis.prefix, queues),
       redisHealth: async () => {
         try {
           return (await redis.ping()) === 'PONG' ? 'ok' : 'unexpected PING reply';

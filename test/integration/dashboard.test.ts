@@ -65,7 +65,8 @@ describe('the dashboard in headless Chromium, over a 200-experiment run written 
         await job.updateProgress({ stage: 'train', iteration: 60, iters: 120, trainLoss: 1.234, etaSeconds: 420 });
         await gate;
       },
-      { connection: workerConnection(url), prefix },
+      // Named as workers/run.ts names the Mini's, so the night's timeline knows where the job runs.
+      { connection: workerConnection(url), prefix, name: 'mini/mini/train-proxy' },
     );
     closers.push(() => worker.close());
     const progressed = new Promise((resolve) => worker.once('progress', resolve));
@@ -166,6 +167,8 @@ describe('the dashboard in headless Chromium, over a 200-experiment run written 
     expect(await job.locator('strong').textContent()).toBe('exp-200');
     expect(await job.locator('.small').textContent()).toBe('iteration 60/120 · train · loss 1.234 · ETA 7 min');
     expect(await job.locator('.bar span').getAttribute('style')).toBe('width:50.0%');
+    expect(await page.locator('#night-timeline g.lane').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-machine')))).toEqual(['mini']);
+    expect(await page.locator('#night-timeline g.lane rect.seg.running').count()).toBe(1);
     mkdirSync(join(PROJECT_ROOT, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: join(PROJECT_ROOT, 'test-artifacts', 'dashboard.png'), fullPage: true });
     await page.screenshot({ path: join(PROJECT_ROOT, 'test-artifacts', 'dashboard-top.png') });

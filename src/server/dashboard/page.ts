@@ -3,6 +3,8 @@ import { progressOf, type StatusView } from '../status-view.js';
 import { renderChart, type ChartPoint } from './chart.js';
 import { fmtDelta, fmtScore, html, type SafeHtml } from './html.js';
 import { STYLE } from './style.js';
+import type { TimelineView } from '../timeline-data.js';
+import { renderTimelineCard } from './timeline.js';
 import type { ExperimentView, Outcome, ResultsView } from './view-model.js';
 
 export interface PageInput {
@@ -15,6 +17,8 @@ export interface PageInput {
   /** Experiment ids with eval records on disk, for the table's links. */
   withRecords: ReadonlySet<string>;
   now: Date;
+  /** The night per machine; absent when the server has no job records to read. */
+  timeline?: TimelineView;
 }
 
 const OUTCOME_LABEL: Record<Outcome, string> = {
@@ -216,6 +220,6 @@ export function renderDashboard(input: PageInput): string {
 <div class="chips"><span class="chip">${experiments.length} experiments</span>
 ${(['kept', 'reverted', 'vetoed', 'failed'] as const).map((o) => html`<span class="chip o-${o}-chip">${counts[o]} ${o}</span>`)}${champions}</div>
 <div class="muted small">updated ${clock(input.now.toISOString())} UTC · refreshes every minute · <a href="api/results">results JSON</a> · <a href="api/status">status JSON</a></div></header>
-<main>${problems}${fleet(input.status, input.now)}${charts(input)}${table(input)}</main></body></html>`;
+<main>${problems}${fleet(input.status, input.now)}${input.timeline ? renderTimelineCard(input.timeline.timeline, input.timeline.skipped) : ''}${charts(input)}${table(input)}</main></body></html>`;
   return page.value;
 }
