@@ -17,6 +17,7 @@ const requestSchema = z.strictObject({
   values: z.record(z.string(), z.unknown()),
   championAdapterSha256: z.string().nullable().optional(),
   skipPrepare: z.boolean().optional(),
+  proposer: z.enum(['sampler', 'claude', 'hand', 'baseline']).optional(),
 });
 
 export const experimentRecordSchema = z.object({

@@ -124,7 +124,7 @@ export function claudePlanner(options: ClaudePlannerOptions): Planner {
           ],
         });
       }
-      return { kind: 'invalid', hypothesis, reasons: issues, raw: lastInput, usage };
+      return { kind: 'invalid', hypothesis, reasons: issues, raw: lastInput, usage, proposer: 'claude' };
     },
   };
 }

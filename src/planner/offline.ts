@@ -125,7 +125,7 @@ export function proposeOffline(context: PlannerContext, seed: number): PlanOutco
       axis.agent === null ? { [axis.spec.name]: move.to } : { [axis.spec.name]: values[axis.spec.name] as Record<string, number> };
     return {
       kind: 'proposal',
-      proposal: { hypothesis: hypothesisFor(move, step, state), changes, values },
+      proposal: { hypothesis: hypothesisFor(move, step, state), changes, values, proposer: 'sampler' },
       usage: null,
     };
   }

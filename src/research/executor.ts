@@ -26,6 +26,8 @@ export interface ExperimentRequest {
   championAdapterSha256?: string | null;
   /** Reuse an already prepared dataset with the same content hash instead of preparing again. */
   skipPrepare?: boolean;
+  /** Who chose the section, for results.tsv's `proposer` column; requests stored before it existed lack it. */
+  proposer?: 'sampler' | 'claude' | 'hand' | 'baseline';
 }
 
 export const trainingSummarySchema = z.strictObject({

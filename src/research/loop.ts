@@ -158,6 +158,7 @@ export async function baselineRequest(
     commit: await deps.ledger.head(),
     values: deps.section.read(await deps.ledger.trainPyAt('HEAD')),
     championAdapterSha256,
+    proposer: 'baseline',
   };
 }
 
@@ -195,7 +196,7 @@ export async function runSingle(
       Object.entries(values).filter(([k, v]) => k !== 'EXPERIMENT_HYPOTHESIS' && JSON.stringify(v) !== JSON.stringify(before[k])),
     ) as SectionValues;
     const commit = await deps.ledger.commitExperiment(id, hypothesis, `Changes: ${describeChanges(before, changed) || 'none (the section as committed)'}\nPlanner: none (autoresearch experiment)`, source);
-    const request: ExperimentRequest = { experimentId: id, kind: 'experiment', mode: options.mode, commit: commit.commit, values, skipPrepare: options.skipPrepare };
+    const request: ExperimentRequest = { experimentId: id, kind: 'experiment', mode: options.mode, commit: commit.commit, values, skipPrepare: options.skipPrepare, proposer: 'hand' };
     await deps.executor.submit(request);
     const execution = await waitFor(deps, id, signal);
     if (!execution) return { rows, stoppedBecause: 'interrupted', abandoned: id };
@@ -259,6 +260,7 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
       hypothesis: outcome.hypothesis,
       parameters: null,
       reasons: [`the planner's proposal was rejected twice: ${outcome.reasons.join('; ')}`, `proposed: ${JSON.stringify(outcome.raw)?.slice(0, 500)}`],
+      proposer: outcome.proposer,
     });
     return { kind: 'invalid', row };
   }
@@ -271,7 +273,11 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
     `Changes: ${changes}\nPlanner: ${deps.planner.name}${outcome.usage ? `, $${outcome.usage.costUsd.toFixed(4)}` : ''}`,
     deps.section.write(source, values),
   );
-  return { kind: 'committed', request: { experimentId: id, kind: 'experiment', mode: requested, commit: commit.commit, values }, changes: proposal.changes };
+  return {
+    kind: 'committed',
+    request: { experimentId: id, kind: 'experiment', mode: requested, commit: commit.commit, values, proposer: proposal.proposer },
+    changes: proposal.changes,
+  };
 }
 
 async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode: Mode, signal: AbortSignal): Promise<Step> {
