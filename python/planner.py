@@ -68,8 +68,8 @@ def quantize(axis: dict[str, Any], value: float) -> float | int:
 
 
 def _trial_label(t: dict[str, Any], i: int) -> str:
-    row = t.get("row")
-    return f"results.tsv line {row}" if row is not None else f"trials[{i}]"
+    label = t.get("label")
+    return label if isinstance(label, str) and label else f"trials[{i}]"
 
 
 def _frozen_trials(trials: list[dict[str, Any]], dists: dict[str, BaseDistribution]) -> list[Any]:

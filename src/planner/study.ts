@@ -57,8 +57,10 @@ function paramsOf(values: Record<string, unknown>, all: readonly Axis[]): { para
   for (const axis of all) {
     const raw = values[axis.spec.name];
     if (raw === undefined) return { problem: `${axis.spec.name} is missing` };
+    // A weight map may give one number for every agent; anything else must be a number where the axis reads.
+    const cell = axis.agent !== null && raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[axis.agent] : raw;
+    if (typeof cell !== 'number' || !Number.isFinite(cell)) return { problem: `${axis.key} is not a number (${JSON.stringify(cell ?? null)})` };
     const v = readAxis(values as SectionValues, axis);
-    if (typeof v !== 'number' || !Number.isFinite(v)) return { problem: `${axis.key} is not a number (${JSON.stringify(raw)})` };
     if (v < axis.spec.min || v > axis.spec.max) return { problem: `${axis.key} = ${v} is outside ${axis.spec.min} to ${axis.spec.max}` };
     if (axis.spec.type === 'int' && !Number.isInteger(v)) return { problem: `${axis.key} = ${v} is not an integer` };
     params[axis.key] = v;
