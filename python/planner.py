@@ -146,8 +146,12 @@ def _importances(study: optuna.Study) -> dict[str, float] | None:
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
     if len(complete) < MIN_TRIALS_FOR_IMPORTANCE or len({t.value for t in complete}) < 2:
         return None
+    # A parameter that never changed explains nothing, yet PED-ANOVA would still give it a share: leave it out.
+    varied = [k for k in complete[0].params if len({t.params[k] for t in complete}) > 1]
+    if not varied:
+        return None
     try:
-        imp = optuna.importance.get_param_importances(study)
+        imp = optuna.importance.get_param_importances(study, params=varied)
     except (RuntimeError, ValueError):
         return None
     return {k: round(float(v), 4) for k, v in imp.items()}

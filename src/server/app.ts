@@ -6,6 +6,9 @@ import { renderDashboard } from './dashboard/page.js';
 import { renderRecordsPage } from './dashboard/records-page.js';
 import { buildResultsView } from './dashboard/view-model.js';
 import { EXPERIMENT_ID, loadResults, readRecords, recordsFile, type DataPaths } from './data.js';
+import type { ParamSpec } from '../planner/types.js';
+import type { ParsedResults } from '../research/results-format.js';
+import { buildSearchView, type GroupImportance } from './dashboard/search-view.js';
 import type { StatusView } from './status-view.js';
 
 export interface ServerDeps {
@@ -22,6 +25,10 @@ export interface ServerDeps {
   /** The fleet's artifact store, mounted at /artifacts (it checks its own bearer token too). */
   artifacts?: Router;
   clock?: () => Date;
+  /** Parameter importance per mode and base model (python/planner.py, cached); without it the page says so. */
+  importance?: (parsed: ParsedResults) => Promise<Map<string, GroupImportance>>;
+  /** The searched parameters (python/hyperparameters.json), for the score-against-parameter plots. */
+  specs?: ParamSpec[];
 }
 
 /** Our pages run no script and load nothing from elsewhere, so they can forbid both. */
@@ -73,6 +80,8 @@ export function createServerApp(deps: ServerDeps): Express {
         jailbreakVeto: deps.jailbreakVeto,
         withRecords,
         now: clock(),
+        search: deps.specs ? buildSearchView(parsed.rows, deps.specs, parsed.agents) : [],
+        importances: deps.importance ? await deps.importance(parsed) : new Map(),
       }),
     );
   });

@@ -8,8 +8,11 @@ import { PROJECT_VERSION } from '../fleet/presence.js';
 import type { Logger } from '../log.js';
 import { producerConnection } from '../redis/connections.js';
 import { QUEUES } from '../../queues/names.js';
+import { oneShotSampler } from '../planner/sampler-process.js';
+import { hyperparameterTable } from '../research/hyperparameters.js';
 import { createServerApp } from './app.js';
 import { loadStatus } from './data.js';
+import { ImportanceCache } from './importance.js';
 
 export interface RunningServer {
   url: string;
@@ -48,6 +51,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await Promise.allSettled(queues.map((q) => q.close()));
     redis.disconnect();
   };
+  const specs = hyperparameterTable().parameters;
+  const importance = new ImportanceCache(oneShotSampler(), specs);
   let app;
   try {
     app = createServerApp({
@@ -65,6 +70,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         }
       },
       version: PROJECT_VERSION,
+      specs,
+      importance: (parsed) => importance.get(parsed),
       artifacts: createArtifactStoreRouter({ dir: localStoreDir(config), token, maxUploadBytes: config.server.maxUploadBytes, log }),
     });
   } catch (error) {

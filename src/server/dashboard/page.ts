@@ -3,6 +3,7 @@ import { progressOf, type StatusView } from '../status-view.js';
 import { renderChart, type ChartPoint } from './chart.js';
 import { fmtDelta, fmtScore, html, type SafeHtml } from './html.js';
 import { STYLE } from './style.js';
+import { renderSearch, type GroupImportance, type SearchGroup } from './search-view.js';
 import type { ExperimentView, Outcome, ResultsView } from './view-model.js';
 
 export interface PageInput {
@@ -15,6 +16,8 @@ export interface PageInput {
   /** Experiment ids with eval records on disk, for the table's links. */
   withRecords: ReadonlySet<string>;
   now: Date;
+  search: SearchGroup[];
+  importances: ReadonlyMap<string, GroupImportance>;
 }
 
 const OUTCOME_LABEL: Record<Outcome, string> = {
@@ -183,7 +186,7 @@ function table(input: PageInput): SafeHtml {
     return html`<tr id="exp-${r.experimentId}" class="row-${e.outcome}" data-result="${r.result}" data-experiment="${r.experimentId}">
 <td class="num">${e.index}</td>
 <td class="exp"><div class="id">${r.experimentId}</div><div class="muted small">${clock(r.timestamp)}${manyGroups ? html`<br>${e.group}` : ''}</div></td>
-<td><span class="badge o-${e.outcome}">${r.result}</span></td>
+<td><span class="badge o-${e.outcome}">${r.result}</span>${r.proposer ? html`<div class="muted small proposer">${r.proposer}</div>` : ''}</td>
 <td class="num">${fmtScore(r.score)}${deltaSpan(e.scoreDelta, 3)}</td>
 <td class="num${r.jailbreak !== null && r.jailbreak < input.jailbreakVeto ? ' below' : ''}">${fmtScore(r.jailbreak)}${deltaSpan(e.jailbreakDelta, 3)}</td>
 ${agentCells}
@@ -215,6 +218,6 @@ export function renderDashboard(input: PageInput): string {
 <div class="chips"><span class="chip">${experiments.length} experiments</span>
 ${(['kept', 'reverted', 'vetoed', 'failed'] as const).map((o) => html`<span class="chip o-${o}-chip">${counts[o]} ${o}</span>`)}${champions}</div>
 <div class="muted small">updated ${clock(input.now.toISOString())} UTC · refreshes every minute · <a href="api/results">results JSON</a> · <a href="api/status">status JSON</a></div></header>
-<main>${problems}${fleet(input.status, input.now)}${charts(input)}${table(input)}</main></body></html>`;
+<main>${problems}${fleet(input.status, input.now)}${charts(input)}${renderSearch(input.search, input.importances)}${table(input)}</main></body></html>`;
   return page.value;
 }
