@@ -1,5 +1,5 @@
 import { cpus, loadavg } from 'node:os';
-import { proposeOffline } from '../src/planner/offline.js';
+import { proposeOffline } from './perturbation-search.js';
 import { sectionValidator } from '../src/planner/proposal.js';
 import { samplerAdvice } from '../src/planner/sampler.js';
 import { SamplerServer, type SamplerName } from '../src/planner/sampler-process.js';
@@ -8,8 +8,8 @@ import { applyCouncilRules, type CouncilThresholds } from '../src/research/counc
 import type { SectionValues } from '../src/research/executor.js';
 import { baselineValues, hyperparameterTable } from '../src/research/hyperparameters.js';
 import type { ResultRow } from '../src/research/results-format.js';
-import { rng } from '../src/planner/offline.js';
 import { FAMILIES, makeObjective, type Family, type Objective } from './planner-objectives.js';
+import { rng } from './seeded-random.js';
 
 /**
  * `npm run bench -- planner`: each planner runs a night of EXPERIMENTS experiments on synthetic objectives over

@@ -6,7 +6,9 @@ import pino from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createFleetExecutor, type FleetExecutor } from '../../queues/executor.js';
 import { parseConfig } from '../../src/config/load.js';
-import { offlinePlanner } from '../../src/planner/offline.js';
+import { sectionValidator } from '../../src/planner/proposal.js';
+import { oneShotSampler } from '../../src/planner/sampler-process.js';
+import { samplerPlanner } from '../../src/planner/sampler.js';
 import { PROJECT_ROOT } from '../../src/project.js';
 import type { SectionValues } from '../../src/research/executor.js';
 import { hyperparameterTable } from '../../src/research/hyperparameters.js';
@@ -39,7 +41,7 @@ async function setup(): Promise<{ deps: LoopDeps; repo: string; executor: FleetE
   const executor = createFleetExecutor(config, inject('redisUrl'), { log: silent, pollMs: 100 });
   cleanups.push(() => rmSync(root, { recursive: true, force: true }), () => rmSync(repo, { recursive: true, force: true }), () => redis.disconnect(), () => executor.close());
   const deps: LoopDeps = {
-    planner: offlinePlanner(0),
+    planner: samplerPlanner({ sampler: 'tpe', seed: 0, thresholds: config.council.thresholds, validate: sectionValidator(AGENTS), client: oneShotSampler() }),
     section: { read: (s) => readSection(s, AGENTS) as unknown as SectionValues, write: (s, v) => writeSection(s, v, AGENTS) },
     specs: hyperparameterTable().parameters,
     redis,
