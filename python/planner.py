@@ -207,7 +207,10 @@ def propose(request: dict[str, Any]) -> dict[str, Any]:
         raise RequestError("tried must be a list of params objects")
     history = _frozen_trials(trials, dists)
     name = request.get("sampler", "tpe")
-    sampler = _sampler(name, seed, history)
+    # One stream per history length: with the same seed every call, a sampler would replay the same random
+    # draws and spend a growing number of asks on points already tried.
+    stream = (seed * 1_000_003 + len(history)) % 2**32
+    sampler = _sampler(name, stream, history)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.add_trials(history)
     tried = {_key(t.params, keys) for t in history}
@@ -218,7 +221,7 @@ def propose(request: dict[str, Any]) -> dict[str, Any]:
 
     decided = sum(1 for t in history if t.state in (TrialState.COMPLETE, TrialState.FAIL))
     startup = name == "random" or (name in ("tpe", "gp") and sum(1 for t in history if t.state == TrialState.COMPLETE) < STARTUP_TRIALS)
-    fallback = optuna.samplers.RandomSampler(seed=seed + 1)
+    fallback = optuna.samplers.RandomSampler(seed=(stream + 1) % 2**32)
     candidates = []
     asks = 0
     while len(candidates) < n and asks < 2 * MAX_ASKS:
