@@ -167,3 +167,15 @@ def test_quantize_matches_the_typescript_rounding() -> None:
     assert planner.quantize(AXES[1], 31.6) == 32
     assert planner.quantize(AXES[2], 0.04449) == 0.044
     assert planner.quantize({"key": "W", "type": "float", "low": 0.5, "high": 2.0}, 1.234) == 1.23
+
+
+def test_a_long_night_with_one_seed_does_not_run_out_of_asks() -> None:
+    """Every proposal of a night uses the same configured seed; the history length picks the stream (with one
+    stream, call n would first replay n tried points, and past 64 fall back to random)."""
+    trials = []
+    for i in range(70):
+        answer = ask(trials, sampler="random")
+        assert answer["candidates"], f"no candidate after {i} trials"
+        p = answer["candidates"][0]["params"]
+        assert "random fallback" not in answer["candidates"][0]["why"]
+        trials.append({"label": f"row {i}", "state": "complete", "value": score(p), "params": p, "constraints": None})
