@@ -32,6 +32,8 @@ interface Night {
   curve: number[];
   keeps: number;
   vetoes: number;
+  /** Experiments the planner had no proposal for (a stop): the night goes on without them. */
+  skipped: number;
 }
 
 type Propose = (context: PlannerContext, seed: number) => Promise<Proposal | null>;
@@ -55,6 +57,7 @@ async function night(objective: Objective, propose: Propose, seed: number): Prom
   const curve = [objective.trueScore(current)];
   let keeps = 0;
   let vetoes = 0;
+  let skipped = 0;
   for (let k = 1; k <= EXPERIMENTS; k += 1) {
     const id = `exp-${k}`;
     const context: PlannerContext = {
@@ -63,6 +66,7 @@ async function night(objective: Objective, propose: Propose, seed: number): Prom
     };
     const proposal = await propose(context, seed);
     if (!proposal) {
+      skipped += 1;
       curve.push(curve.at(-1)!);
       continue;
     }
@@ -78,7 +82,7 @@ async function night(objective: Objective, propose: Propose, seed: number): Prom
     } else if (decision !== 'revert') vetoes += 1;
     curve.push(objective.trueScore(current));
   }
-  return { curve, keeps, vetoes };
+  return { curve, keeps, vetoes, skipped };
 }
 
 const median = (xs: readonly number[]) => {
@@ -161,7 +165,7 @@ export async function benchPlanner(): Promise<void> {
     const head = `\n${family}: ${FAMILIES[family]}\n  true score: baseline ${baseline.toFixed(3)}, optimum ${optimum.toFixed(3)} (means over landscapes); noise sd of the overall score at the baseline ${median(noise).toFixed(3)} (median)`;
     lines.push(head);
     const ks = [0, 5, 10, 15, 20, 25, EXPERIMENTS];
-    lines.push(`  ${'planner'.padEnd(13)} ${ks.map((k) => `@${k}`.padStart(6)).join(' ')}  keeps vetoes  beats-random  to-90%  ratio  to-random@${EXPERIMENTS}  ratio`);
+    lines.push(`  ${'planner'.padEnd(13)} ${ks.map((k) => `@${k}`.padStart(6)).join(' ')}  keeps vetoes  beats-random  to-90%  ratio  to-random@${EXPERIMENTS}  ratio  no-proposal`);
     for (const p of active) {
       const m = medians.get(p)!;
       const ns = nights.get(p)!;
@@ -172,7 +176,7 @@ export async function benchPlanner(): Promise<void> {
       const rr = randomLevel === null ? null : reachOf(p, randomLevel);
       const rrRatio = rr === null || randomLevel === null ? '-' : (rr / reachOf('random', randomLevel)!).toFixed(2);
       lines.push(
-        `  ${p.padEnd(13)} ${ks.map((k) => m[k]!.toFixed(3).padStart(6)).join(' ')}  ${String(ns.reduce((s, n) => s + n.keeps, 0)).padStart(5)} ${String(ns.reduce((s, n) => s + n.vetoes, 0)).padStart(6)}  ${wins.padStart(12)}  ${show(r).padStart(6)}  ${ratio.padStart(5)}  ${show(rr).padStart(12)}  ${rrRatio.padStart(5)}`,
+        `  ${p.padEnd(13)} ${ks.map((k) => m[k]!.toFixed(3).padStart(6)).join(' ')}  ${String(ns.reduce((s, n) => s + n.keeps, 0)).padStart(5)} ${String(ns.reduce((s, n) => s + n.vetoes, 0)).padStart(6)}  ${wins.padStart(12)}  ${show(r).padStart(6)}  ${ratio.padStart(5)}  ${show(rr).padStart(12)}  ${rrRatio.padStart(5)}  ${String(ns.reduce((s, n) => s + n.skipped, 0)).padStart(11)}`,
       );
     }
     lines.push(
