@@ -86,13 +86,15 @@ describe('autoresearch run --max-experiments 2 (offline planner, tiny model, rea
       expect(row.reasons).toHaveLength(3);
       expect(row.reasons.map((r) => r.split(' ')[0])).toEqual(['jailbreak-veto', 'regression-cap', 'promotion']);
       expect(row.wins! + row.losses!).toBeGreaterThanOrEqual(0);
-      expect(row.hypothesis).toMatch(/tests whether/);
+      expect(row.hypothesis).toMatch(/tests whether .*Chosen by TPE/);
+      expect(row.proposer).toBe('sampler');
       // Train loss is reported every GRAD_ACCUM micro-batches and may be missing in a 15 s budget; val loss never is.
       expect(row.valLoss, JSON.stringify(row)).not.toBeNull();
       expect(row.trainSeconds, JSON.stringify(row)).toBeGreaterThan(0);
       expect(row.mode).toBe('proxy');
     }
     for (const row of rows) expect(row.score).not.toBeNull();
+    expect(rows[0]!.proposer).toBe('baseline');
   });
 
   it('leaves git on the experiment branch at the champion, with a ref for every experiment', () => {
