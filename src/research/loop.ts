@@ -227,7 +227,14 @@ export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'specs' | 'agents'
  * Asks the planner for experiment `id`, then either commits the proposed section (and nothing else) to git,
  * or records the rejected proposal as an `invalid` row with no commit.
  */
-export async function planExperiment(deps: PlanDeps, id: string, requested: RequestedMode, expectedMode: Mode, signal: AbortSignal): Promise<PlanStep> {
+export async function planExperiment(
+  deps: PlanDeps,
+  id: string,
+  requested: RequestedMode,
+  expectedMode: Mode,
+  signal: AbortSignal,
+  inFlight: SectionValues[] = [],
+): Promise<PlanStep> {
   const history = readResults(deps.resultsPath).rows;
   const source = deps.ledger.readTrainPy();
   const current = deps.section.read(source);
@@ -244,6 +251,7 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
         lastTraining: lastTraining(deps, history),
         agents: deps.agents,
         specs: deps.specs,
+        inFlight,
       },
       signal,
     );
@@ -282,9 +290,11 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
 
 async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode: Mode, signal: AbortSignal): Promise<Step> {
   const history = readResults(deps.resultsPath).rows;
-  const pendingIds = new Set((await deps.executor.pending()).map((p) => p.experimentId));
+  const pending = await deps.executor.pending();
+  const pendingIds = new Set(pending.map((p) => p.experimentId));
   const id = experimentId('experiment', deps.now(), (x) => history.some((r) => r.experimentId === x) || pendingIds.has(x));
-  const planned = await planExperiment(deps, id, requested, expectedMode, signal);
+  const inFlight = pending.filter((p) => p.kind === 'experiment').map((p) => p.values);
+  const planned = await planExperiment(deps, id, requested, expectedMode, signal, inFlight);
   if (planned.kind === 'stop') return planned;
   if (planned.kind === 'interrupted') return { kind: 'ran', rows: [], abandoned: null };
   if (planned.kind === 'invalid') return { kind: 'ran', rows: [planned.row], abandoned: null };
