@@ -7,6 +7,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 import { claudePlanner } from '../../src/planner/claude.js';
 import { CostMeter } from '../../src/planner/cost.js';
 import { hybridPlanner } from '../../src/planner/hybrid.js';
+import { recentMemoryEvents } from '../../src/planner/memory-events.js';
+import { writeMemoryEvent } from '../../src/research/memory.js';
+import type { ResultRow } from '../../src/research/results-format.js';
 import { loadProgram } from '../../src/planner/program.js';
 import { sectionValidator } from '../../src/planner/proposal.js';
 import { SamplerServer } from '../../src/planner/sampler-process.js';
@@ -152,5 +155,25 @@ describe('hybrid planner', () => {
     expect(fake.requests).toHaveLength(2);
     expect(step.kind).toBe('committed');
     if (step.kind === 'committed') expect(step.request.proposer).toBe('sampler');
+  });
+
+  it('reads the latest memory events of results.tsv, newest last, cut to size', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'autoresearch-events-'));
+    cleanup.push(dir);
+    const ids = ['baseline-1', 'exp-1', 'exp-2', 'exp-3'];
+    for (const id of ids) {
+      writeMemoryEvent(dir, {
+        experimentId: id, timestamp: '2026-12-01T02:00:00Z', decision: id.startsWith('baseline') ? 'base' : 'revert', mode: 'proxy', model: 'tiny',
+        commit: null, hypothesis: `hypothesis of ${id} ${'x'.repeat(id === 'exp-3' ? 3_000 : 0)}`, parameters: null, changes: null, scores: null,
+        champion: null, paired: null, reasons: [],
+      });
+    }
+    const history = ids.map((id) => ({ experimentId: id, result: id.startsWith('baseline') ? 'base' : 'revert' }) as ResultRow);
+    const events = recentMemoryEvents(dir, history, 2);
+    expect(events).toHaveLength(2);
+    expect(events[0]).toContain('hypothesis of exp-2');
+    expect(events[1]).toContain('hypothesis of exp-3');
+    expect(events[1]!.length).toBeLessThanOrEqual(1_500 + '\n(cut)'.length);
+    expect(recentMemoryEvents(join(dir, 'missing'), history)).toEqual([]);
   });
 });
