@@ -241,10 +241,11 @@ def propose(request: dict[str, Any]) -> dict[str, Any]:
         candidates.append({"params": params, "why": why})
     if not candidates:
         return {"event": "result", "candidates": [], "exhausted": True, "decided": decided, "importances": None}
-    return {"event": "result", "candidates": candidates, "exhausted": False, "decided": decided, "importances": _importances(study_without_running(history, dists))}
+    return {"event": "result", "candidates": candidates, "exhausted": False, "decided": decided, "importances": _importances(_decided_study(history))}
 
 
-def study_without_running(history: list[Any], dists: dict[str, BaseDistribution]) -> optuna.Study:
+def _decided_study(history: list[Any]) -> optuna.Study:
+    """The complete trials alone: importance is a property of what was measured, not of what is in flight."""
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
     study.add_trials([t for t in history if t.state == TrialState.COMPLETE])
     return study
@@ -259,7 +260,7 @@ def importance(request: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(trials, list):
         raise RequestError("trials must be a list")
     history = _frozen_trials(trials, dists)
-    study = study_without_running(history, dists)
+    study = _decided_study(history)
     return {"event": "result", "importances": _importances(study), "complete": len(study.trials), "minimum": MIN_TRIALS_FOR_IMPORTANCE}
 
 
