@@ -8,7 +8,8 @@ import type { PlannerContext } from './types.js';
  * results.tsv as the trials of an Optuna study (python/planner.py rebuilds the study from these on every call).
  * Only rows of the champion's mode and base model are told, since a 27B score says nothing about a 9B one:
  * every decided experiment and baseline is a complete trial valued by its overall score, with two constraints
- * (feasible when <= 0) so the sampler learns where the Council's vetoes bite; a crash or a timeout is a failed
+ * (feasible when <= 0) so the sampler learns where the Council's vetoes bite: the jailbreak floor, and the
+ * regression cap against the current champion, the one the next experiment will be judged against; a crash or a timeout is a failed
  * trial; an experiment still in flight is a running trial, which the sampler's constant liar steers away from.
  * The holdout score never enters. Pure.
  */
@@ -68,7 +69,7 @@ function paramsOf(values: Record<string, unknown>, all: readonly Axis[]): { para
   return { params };
 }
 
-/** Largest per-agent drop against a champion, minus the cap: positive when the regression cap vetoes. */
+/** Largest per-agent drop against the champion, minus the cap: positive when the regression cap would veto. */
 function regressionMargin(row: ResultRow, champion: ResultRow | null, cap: number): number {
   if (!champion) return -cap;
   let worst = Number.NEGATIVE_INFINITY;
@@ -91,12 +92,8 @@ export function studyInput(
   const trials: StudyTrial[] = [];
   const tried: Record<string, number>[] = [];
   const problems: string[] = [];
-  const champions = new Map<string, ResultRow>();
   context.history.forEach((row, i) => {
     const label = `results.tsv row ${i + 1} (${row.experimentId})`;
-    const key = `${row.mode}/${row.model}`;
-    const championOfDay = champions.get(key) ?? null;
-    if (row.mode !== null && (row.result === 'base' || row.result === 'keep') && row.score !== null) champions.set(key, row);
     if (row.parameters === null || row.result === 'invalid') return;
     const parsed = paramsOf(row.parameters, all);
     const mine = mode === null || (row.mode === mode && row.model === model) || (row.mode === null && FAILED.has(row.result));
@@ -114,7 +111,7 @@ export function studyInput(
         params: parsed.params,
         constraints: {
           jailbreak: row.jailbreak === null ? 1 : round(thresholds.jailbreakVeto - row.jailbreak),
-          regression: round(regressionMargin(row, row.result === 'base' ? null : championOfDay, thresholds.regressionCap)),
+          regression: round(regressionMargin(row, context.champion?.row ?? null, thresholds.regressionCap)),
         },
       });
     } else if (FAILED.has(row.result)) {

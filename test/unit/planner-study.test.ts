@@ -61,8 +61,10 @@ describe('results.tsv as an Optuna study', () => {
     ]);
     expect(input.trials[1]!.constraints).toEqual({ jailbreak: -0.2, regression: -0.1 });
     expect(input.trials[2]!.constraints!.jailbreak).toBeCloseTo(0.2);
-    // e3 is judged against e1, the champion of its day: windu 0.8 -> 0.6 is a drop of 0.2, past the 0.1 cap.
+    // Every trial is measured against the current champion (here the baseline): windu 0.8 -> 0.6 drops 0.2, past the 0.1 cap.
     expect(input.trials[3]!.constraints!.regression).toBeCloseTo(0.1);
+    const better = studyInput(context(history, { champion: { mode: 'proxy', row: row('c', 'keep', withRank(40), { agents: Object.fromEntries(AGENTS.map((a) => [a, 0.95])) }), summary: {} as EvalSummary } }), THRESHOLDS);
+    expect(better.trials[1]!.constraints!.regression).toBeCloseTo(0.05);
     expect(input.trials[1]!.params).toMatchObject({ LORA_RANK: 40, LEARNING_RATE: 5e-6, 'PER_AGENT_WEIGHTS.yoda': 1 });
   });
 
