@@ -1,6 +1,8 @@
 import type { CouncilThresholds } from '../research/council-rules.js';
+import type { SectionValues } from '../research/executor.js';
 import { checkProposal, describeChanges, type ValuesValidator } from './proposal.js';
 import type { ProposeResponse, SamplerClient, SamplerName } from './sampler-process.js';
+import { HYPOTHESIS_KEY } from './search-space.js';
 import { sectionFromParams, studyAxes, studyInput } from './study.js';
 import type { PlanOutcome, Planner, PlannerContext, Proposal } from './types.js';
 
@@ -38,8 +40,8 @@ export async function samplerAdvice(context: PlannerContext, options: SamplerPla
   const candidates: Proposal[] = [];
   for (const c of answer.candidates) {
     const values = sectionFromParams(context.current, axes, c.params);
-    const changes = Object.fromEntries(
-      Object.entries(values).filter(([k, v]) => k !== 'EXPERIMENT_HYPOTHESIS' && JSON.stringify(v) !== JSON.stringify(context.current[k])),
+    const changes: SectionValues = Object.fromEntries(
+      Object.entries(values).filter(([k, v]) => k !== HYPOTHESIS_KEY && JSON.stringify(v) !== JSON.stringify(context.current[k])),
     );
     const hypothesis = hypothesisFor(context, changes, c.why, answer, options.sampler);
     const checked = checkProposal({ hypothesis, changes }, context, options.validate, 'sampler');
@@ -48,7 +50,7 @@ export async function samplerAdvice(context: PlannerContext, options: SamplerPla
   return { candidates, importances: answer.importances, exhausted: answer.exhausted, decided: answer.decided };
 }
 
-function hypothesisFor(context: PlannerContext, changes: Record<string, unknown>, why: string, answer: ProposeResponse, sampler: SamplerName): string {
+function hypothesisFor(context: PlannerContext, changes: SectionValues, why: string, answer: ProposeResponse, sampler: SamplerName): string {
   const top = answer.importances
     ? Object.entries(answer.importances)
         .sort((a, b) => b[1] - a[1])
@@ -57,7 +59,7 @@ function hypothesisFor(context: PlannerContext, changes: Record<string, unknown>
         .join(', ')
     : null;
   const text =
-    `${describeChanges(context.current, changes as never)}: tests whether this region scores at least the promotion margin above the champion ` +
+    `${describeChanges(context.current, changes)}: tests whether this region scores at least the promotion margin above the champion ` +
     `without a veto. Chosen by ${SAMPLER_LABEL[sampler]} from ${answer.decided} decided experiments of this mode: ${why}.` +
     (top ? ` Most important parameters so far: ${top}.` : '');
   return text.length <= 2000 ? text : `${text.slice(0, 1997)}...`;
