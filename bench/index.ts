@@ -1,6 +1,7 @@
 import { benchEvalConcurrency } from './eval-concurrency.js';
 import { benchMlxBlas } from './mlx-blas.js';
 import { benchNoise } from './noise.js';
+import { benchPlanner } from './planner.js';
 import { benchWake } from './wake.js';
 
 /** `npm run bench [name...]`: benchmarks print ratios; they are never part of the test suite. */
@@ -8,6 +9,7 @@ const all: Record<string, () => Promise<void>> = {
   'mlx-blas': benchMlxBlas,
   'eval-concurrency': benchEvalConcurrency,
   noise: benchNoise,
+  planner: benchPlanner,
   wake: benchWake,
 };
 const chosen = process.argv.slice(2);

@@ -18,6 +18,7 @@ const requestSchema = z.strictObject({
   championAdapterSha256: z.string().nullable().optional(),
   skipPrepare: z.boolean().optional(),
   trainPyCodeSha256: z.string().optional(),
+  proposer: z.enum(['sampler', 'claude', 'hand', 'baseline']).optional(),
 });
 
 export const experimentRecordSchema = z.object({

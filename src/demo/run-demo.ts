@@ -49,8 +49,8 @@ const IDLE_RESTORE_DELAY_MS = 5_000;
 
 /**
  * The whole distributed loop on one machine: an embedded Redis, the coordinator server, a Mini-role and a
- * laptop-role worker as separate processes, and the research loop with the offline planner (Claude when
- * ANTHROPIC_API_KEY is set), in a scratch clone. Halfway through, the laptop goes away and comes back.
+ * laptop-role worker as separate processes, and the research loop with the offline planner (the hybrid with
+ * Claude when ANTHROPIC_API_KEY is set), in a scratch clone. Halfway through, the laptop goes away and comes back.
  */
 export async function runDemo(options: DemoOptions, display: DemoDisplay): Promise<DemoOutcome> {
   const stateDir = join(PROJECT_ROOT, '.autoresearch');

@@ -125,7 +125,7 @@ export function claudePlanner(options: ClaudePlannerOptions): Planner {
           ],
         });
       }
-      return { kind: 'invalid', hypothesis, reasons: issues, raw: lastInput, usage };
+      return { kind: 'invalid', hypothesis, reasons: issues, raw: lastInput, usage, proposer: 'claude' };
     },
   };
 }

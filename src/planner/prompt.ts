@@ -1,7 +1,7 @@
 import type { Tool } from '@anthropic-ai/sdk/resources/messages/messages';
 import { devOnlyContext } from './dev-only.js';
 import { HYPOTHESIS_KEY, showValue } from './search-space.js';
-import type { ParamSpec, PlannerContext } from './types.js';
+import type { ParamSpec, PlannerAdvice, PlannerContext } from './types.js';
 import type { ResultRow } from '../research/results-format.js';
 
 /**
@@ -70,6 +70,27 @@ function rowLine(row: ResultRow, agents: readonly string[]): string {
   );
 }
 
+function adviceParts(advice: PlannerAdvice): string[] {
+  const parts = [
+    `## The sampler's candidates (${advice.sampler}, from ${advice.decided} decided experiments of this mode)`,
+    'A Bayesian optimiser proposes these, first choice first. Pick one (pass its changes as they are), adjust one, ' +
+      'or propose your own within the ranges; say in the hypothesis which and why.',
+    advice.candidates.map((c, i) => `${i + 1}. changes: ${JSON.stringify(c.changes)}
+   why: ${c.why}`).join('\n'),
+  ];
+  parts.push(
+    '## Parameter importance',
+    advice.importances
+      ? Object.entries(advice.importances)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+          .join(', ')
+      : 'not enough decided experiments of this mode yet',
+  );
+  if (advice.memoryEvents.length > 0) parts.push('## Recent memory events', advice.memoryEvents.join('\n\n---\n\n'));
+  return parts;
+}
+
 /** The per-experiment message: recent rows and the best ones, the current section, the champion, the last training. */
 export function contextMessage(full: PlannerContext, recent = 12, best = 5): string {
   // The message leaves the machine: whatever the caller passed, the holdout never goes with it.
@@ -111,6 +132,7 @@ export function contextMessage(full: PlannerContext, recent = 12, best = 5): str
       `status ${t.status}, ${t.iterations} iterations in ${t.seconds.toFixed(0)} s, train loss ${t.trainLoss ?? '-'}, val loss ${t.valLoss ?? '-'} (initial ${t.initialValLoss ?? '-'}), ${t.tokensPerSecond?.toFixed(0) ?? '-'} tokens/s${t.message ? `; ${t.message}` : ''}`,
     );
   }
+  if (context.advice) parts.push(...adviceParts(context.advice));
   parts.push(`Call ${TOOL_NAME} once with your hypothesis and changes.`);
   return parts.join('\n\n');
 }

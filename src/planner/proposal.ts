@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { SectionValues } from '../research/executor.js';
 import { validateValues, type HyperparameterTable } from '../research/hyperparameters.js';
 import { configKey, HYPOTHESIS_KEY, showValue } from './search-space.js';
-import type { ParamSpec, PlannerContext, Proposal } from './types.js';
+import type { ParamSpec, PlannerContext, Proposal, Proposer } from './types.js';
 
 /** Validates a whole section against a search space's table (src/research/hyperparameters.ts supplies it). */
 export type ValuesValidator = (
@@ -36,6 +36,7 @@ export function checkProposal(
   input: unknown,
   context: Pick<PlannerContext, 'current' | 'history' | 'specs' | 'searchSpace'>,
   validate: ValuesValidator,
+  proposer: Proposer = 'claude',
 ): { ok: true; proposal: Proposal } | { ok: false; issues: string[] } {
   const shape = inputSchema.safeParse(input);
   if (!shape.success) {
@@ -77,7 +78,7 @@ export function checkProposal(
     const v = values[name];
     if (v !== undefined && JSON.stringify(v) !== JSON.stringify(context.current[name])) changed[name] = v;
   }
-  return { ok: true, proposal: { hypothesis, changes: changed, values } };
+  return { ok: true, proposal: { hypothesis, changes: changed, values, proposer } };
 }
 
 /** "LORA_RANK 32 -> 48, LEARNING_RATE 5e-6 -> 1e-5": for commit messages and logs. */

@@ -26,7 +26,8 @@ export function axes(specs: readonly ParamSpec[], agents: readonly string[]): Ax
   );
 }
 
-const isLog = (s: ParamSpec) => s.min > 0 && s.max / s.min >= 50;
+/** Ranges spanning two decades or more (the learning rate) are searched on a log scale. */
+export const isLog = (s: ParamSpec) => s.min > 0 && s.max / s.min >= 50;
 
 export function toUnit(spec: ParamSpec, value: number): number {
   const u = isLog(spec)

@@ -21,6 +21,21 @@ export interface PlannerContext {
   searchSpace: SearchSpace;
   /** The search space's parameters: what may change, within which ranges, from which baselines. */
   specs: ParamSpec[];
+  /** Sections of experiments submitted but not yet decided (a concurrent night): the sampler avoids them. */
+  inFlight?: SectionValues[];
+  /** Hybrid planner only: what the sampler would run, for Claude to pick from, adjust or overrule. */
+  advice?: PlannerAdvice;
+}
+
+export interface PlannerAdvice {
+  sampler: string;
+  /** In the sampler's order of preference; `changes` are relative to `current`, ready to pass as they are. */
+  candidates: { changes: SectionValues; why: string }[];
+  /** Parameter importance over this mode's decided experiments, or null with too few of them. */
+  importances: Record<string, number> | null;
+  decided: number;
+  /** The latest memory events (Markdown), newest last. */
+  memoryEvents: string[];
 }
 
 export interface PlannerUsage {
@@ -38,12 +53,17 @@ export interface Proposal {
   changes: SectionValues;
   /** The full section after applying the changes, validated against the ranges. */
   values: SectionValues;
+  /** Who chose it, for results.tsv's `proposer` column. */
+  proposer: Proposer;
 }
+
+/** results.tsv's `proposer` column: the sampler, Claude, a hand edit (`autoresearch experiment`), or a baseline. */
+export type Proposer = 'sampler' | 'claude' | 'hand' | 'baseline';
 
 export type PlanOutcome =
   | { kind: 'proposal'; proposal: Proposal; usage: PlannerUsage | null }
   /** The planner answered, but twice with something the ranges reject: logged as an `invalid` row. */
-  | { kind: 'invalid'; hypothesis: string; reasons: string[]; raw: unknown; usage: PlannerUsage | null }
+  | { kind: 'invalid'; hypothesis: string; reasons: string[]; raw: unknown; usage: PlannerUsage | null; proposer: Proposer }
   /** Planning cannot continue tonight (cost cap, API unavailable after retries, search space exhausted). */
   | { kind: 'stop'; reason: string; usage: PlannerUsage | null };
 

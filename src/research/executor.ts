@@ -31,6 +31,8 @@ export interface ExperimentRequest {
    * it in from the repository, and a worker whose own train.py differs refuses the job.
    */
   trainPyCodeSha256?: string;
+  /** Who chose the section, for results.tsv's `proposer` column; requests stored before it existed lack it. */
+  proposer?: 'sampler' | 'claude' | 'hand' | 'baseline';
 }
 
 export const trainingSummarySchema = z.strictObject({

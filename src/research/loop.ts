@@ -220,6 +220,7 @@ export async function baselineRequest(
     commit,
     values: startingPoint(deps, await deps.ledger.trainPyAt(commit), commit, mode),
     championAdapterSha256,
+    proposer: 'baseline',
   };
 }
 
@@ -306,7 +307,7 @@ export async function runSingle(
     await deps.fence?.();
     const summary = `Changes: ${(before && describeChanges(before, changed)) || `none against the champion (the section as committed at ${head.slice(0, 12)})`}\nPlanner: none (autoresearch experiment)`;
     const commit = await deps.ledger.commitExperiment(id, hypothesis, summary, source);
-    const request: ExperimentRequest = { experimentId: id, kind: 'experiment', mode: options.mode, commit: commit.commit, values, skipPrepare: options.skipPrepare };
+    const request: ExperimentRequest = { experimentId: id, kind: 'experiment', mode: options.mode, commit: commit.commit, values, skipPrepare: options.skipPrepare, proposer: 'hand' };
     await deps.executor.submit(request);
     const execution = await waitFor(deps, id, signal);
     if (!execution) return done(`interrupted (${abortReason(signal)})`, id);
@@ -340,7 +341,14 @@ export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'spaces' | 'agents
  * Asks the planner for experiment `id`, then either commits the proposed section (and nothing else) to git,
  * or records the rejected proposal as an `invalid` row with no commit.
  */
-export async function planExperiment(deps: PlanDeps, id: string, requested: RequestedMode, expectedMode: Mode, signal: AbortSignal): Promise<PlanStep> {
+export async function planExperiment(
+  deps: PlanDeps,
+  id: string,
+  requested: RequestedMode,
+  expectedMode: Mode,
+  signal: AbortSignal,
+  inFlight: SectionValues[] = [],
+): Promise<PlanStep> {
   const history = readResults(deps.resultsPath).rows;
   // HEAD, never the work tree: what the planner builds on is what was committed (and evaluated or reverted).
   const head = await deps.ledger.head();
@@ -361,6 +369,7 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
         agents: deps.agents,
         searchSpace: space,
         specs: space.table.parameters,
+        inFlight,
       }),
       signal,
     );
@@ -377,6 +386,7 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
       hypothesis: outcome.hypothesis,
       parameters: null,
       reasons: [`the planner's proposal was rejected twice: ${outcome.reasons.join('; ')}`, `proposed: ${JSON.stringify(outcome.raw)?.slice(0, 500)}`],
+      proposer: outcome.proposer,
     });
     return { kind: 'invalid', row };
   }
@@ -403,14 +413,20 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
     `Changes: ${changes}\nPlanner: ${deps.planner.name}${outcome.usage ? `, $${outcome.usage.costUsd.toFixed(4)}` : ''}`,
     deps.section.write(source, values, space),
   );
-  return { kind: 'committed', request: { experimentId: id, kind: 'experiment', mode: requested, commit: commit.commit, values }, changes: proposal.changes };
+  return {
+    kind: 'committed',
+    request: { experimentId: id, kind: 'experiment', mode: requested, commit: commit.commit, values, proposer: proposal.proposer },
+    changes: proposal.changes,
+  };
 }
 
 async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode: Mode, signal: AbortSignal): Promise<Step> {
   const history = readResults(deps.resultsPath).rows;
-  const pendingIds = new Set((await deps.executor.pending()).map((p) => p.experimentId));
+  const pending = await deps.executor.pending();
+  const pendingIds = new Set(pending.map((p) => p.experimentId));
   const id = experimentId('experiment', deps.now(), (x) => history.some((r) => r.experimentId === x) || pendingIds.has(x));
-  const planned = await planExperiment(deps, id, requested, expectedMode, signal);
+  const inFlight = pending.filter((p) => p.kind === 'experiment').map((p) => p.values);
+  const planned = await planExperiment(deps, id, requested, expectedMode, signal, inFlight);
   if (planned.kind === 'stop') return planned;
   if (planned.kind === 'interrupted') return { kind: 'ran', rows: [], abandoned: null };
   if (planned.kind === 'invalid') return { kind: 'ran', rows: [planned.row], abandoned: null };

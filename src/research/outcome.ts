@@ -125,7 +125,7 @@ export async function record(rec: Recorder, request: ExperimentRequest, executio
     adapterSha256: request.kind === 'baseline' ? (request.championAdapterSha256 ?? null) : execution.adapterSha256,
     timestamp: rec.now().toISOString(),
     holdout: ev?.holdout?.overall ?? null,
-    proposer: null,
+    proposer: request.proposer ?? (request.kind === 'baseline' ? 'baseline' : null),
   };
   writeEvent(rec, row, extra.changes, verdict);
   await rec.fence?.();
@@ -139,7 +139,7 @@ export async function record(rec: Recorder, request: ExperimentRequest, executio
 /** A row for something that never produced an execution: an invalid proposal, or a commit found undecided. */
 export async function recordWithoutExecution(
   rec: Pick<Recorder, 'resultsPath' | 'agents' | 'ledger' | 'memoryEventsDir' | 'now' | 'fence'>,
-  row: Pick<ResultRow, 'experimentId' | 'result' | 'commit' | 'hypothesis' | 'parameters' | 'reasons'> & { changes?: Record<string, unknown> | null },
+  row: Pick<ResultRow, 'experimentId' | 'result' | 'commit' | 'hypothesis' | 'parameters' | 'reasons'> & { changes?: Record<string, unknown> | null; proposer?: string | null },
 ): Promise<ResultRow> {
   const full: ResultRow = {
     score: null,
@@ -157,7 +157,7 @@ export async function recordWithoutExecution(
     adapterSha256: null,
     timestamp: rec.now().toISOString(),
     holdout: null,
-    proposer: null,
+    proposer: row.proposer ?? null,
     experimentId: row.experimentId,
     result: row.result,
     commit: row.commit,

@@ -7,6 +7,8 @@ import { renderDashboard } from './dashboard/page.js';
 import { renderRecordsPage } from './dashboard/records-page.js';
 import { buildResultsView } from './dashboard/view-model.js';
 import { EXPERIMENT_ID, loadResults, readRecords, recordsFile, type DataPaths } from './data.js';
+import type { ParsedResults } from '../research/results-format.js';
+import { buildSearchView, type GroupImportance, type SpecsFor } from './dashboard/search-view.js';
 import type { StatusView } from './status-view.js';
 import type { TimelineView } from './timeline-data.js';
 
@@ -31,6 +33,10 @@ export interface ServerDeps {
   /** Host header names answered besides loopback, IP literals and this machine's name (server.allowedHosts). */
   allowedHosts?: readonly string[];
   clock?: () => Date;
+  /** Parameter importance per mode and base model (python/planner.py, cached); without it the page says so. */
+  importance?: (parsed: ParsedResults) => Promise<Map<string, GroupImportance>>;
+  /** Each mode's searched parameters (its search space), for the score-against-parameter plots. */
+  specsFor?: SpecsFor;
 }
 
 /** Our pages run no script and load nothing from elsewhere, so they can forbid both. */
@@ -85,6 +91,8 @@ export function createServerApp(deps: ServerDeps): Express {
         withRecords,
         now: clock(),
         ...(deps.timeline ? { timeline: await deps.timeline() } : {}),
+        search: deps.specsFor ? buildSearchView(parsed.rows, deps.specsFor, parsed.agents) : [],
+        importances: deps.importance ? await deps.importance(parsed) : new Map(),
       }),
     );
   });

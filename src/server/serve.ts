@@ -9,10 +9,13 @@ import { PROJECT_VERSION } from '../fleet/presence.js';
 import type { Logger } from '../log.js';
 import { producerConnection } from '../redis/connections.js';
 import { QUEUES } from '../../queues/names.js';
+import { oneShotSampler } from '../planner/sampler-process.js';
+import { searchSpace } from '../research/hyperparameters.js';
 import { createServerApp } from './app.js';
 import { loadStatus } from './data.js';
 import { startRetention } from './retention.js';
 import { loadTimeline } from './timeline-data.js';
+import { ImportanceCache } from './importance.js';
 
 export interface RunningServer {
   url: string;
@@ -56,6 +59,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await Promise.allSettled(queues.map((q) => q.close()));
     redis.disconnect();
   };
+  const specsFor = (mode: 'full' | 'proxy') => searchSpace(config.models[mode].searchSpace).table.parameters;
+  const importance = new ImportanceCache(oneShotSampler(), specsFor);
   let app;
   try {
     app = createServerApp({
@@ -75,6 +80,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       },
       version: PROJECT_VERSION,
       allowedHosts: config.server.allowedHosts,
+      specsFor,
+      importance: (parsed) => importance.get(parsed),
       artifacts: createArtifactStoreRouter({
         dir: localStoreDir(config),
         token: config.secrets.artifactToken,

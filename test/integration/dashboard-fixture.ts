@@ -9,7 +9,8 @@ import { applyCouncilRules } from '../../src/research/council-rules.js';
 import type { ExperimentExecution } from '../../src/research/executor.js';
 import { appendResult } from '../../src/research/results-file.js';
 import type { ResultRow } from '../../src/research/results-format.js';
-import { rng } from '../../src/planner/offline.js';
+import { rng } from '../../bench/seeded-random.js';
+import { baselineValues } from '../../src/research/hyperparameters.js';
 
 /**
  * A night's worth of results written by the project's own code paths: eval run folders by the eval writer
@@ -94,7 +95,8 @@ export function writeRunFixture(paths: FixturePaths, count: number, seed = 7): F
         : i === 0
           ? 'baseline of the current champion'
           : `Raising LORA_RANK to ${8 * (1 + (i % 8))} with ALPHA ${16 * (1 + (i % 4))} should improve tool use without hurting identity.`;
-    const parameters = { LORA_RANK: 8 * (1 + (i % 8)), LORA_ALPHA: 16 * (1 + (i % 4)), LEARNING_RATE: 5e-6 * (1 + (i % 3)) };
+    const { EXPERIMENT_HYPOTHESIS: _seed, ...section } = baselineValues(AGENTS) as unknown as Record<string, unknown>;
+    const parameters = { ...section, LORA_RANK: 8 * (1 + (i % 8)), LORA_ALPHA: 16 * (1 + (i % 4)), LEARNING_RATE: 5e-6 * (1 + (i % 3)) };
     const base = {
       experimentId,
       mode: 'proxy' as const,

@@ -158,6 +158,29 @@ describe('the dashboard in headless Chromium, over a 200-experiment run written 
     await page.goBack();
   });
 
+  it('shows the search: parameter importance from Optuna, the score against each parameter with vetoes marked, and who proposed each row', async () => {
+    const search = page.locator('section.search');
+    expect(await search.getAttribute('data-group')).toBe('proxy · Qwen3.5-9B-MLX-4bit');
+    const importance = await search.locator('table.importance tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-param')));
+    // The fixture's night varies three parameters; the other eleven never moved and explain nothing.
+    expect([...importance].sort()).toEqual(['LEARNING_RATE', 'LORA_ALPHA', 'LORA_RANK']);
+    expect(await search.locator('.not-varied').textContent()).toMatch(/^not varied yet: NUM_LAYERS, DROPOUT, ITERS, .*PER_AGENT_WEIGHTS.mundi$/);
+    const values = (await search.locator('table.importance td.num').allTextContents()).map(Number);
+    expect(values.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 2);
+    expect(values).toEqual([...values].sort((a, b) => b - a));
+    const panels = search.locator('svg.scatter');
+    expect(await panels.count()).toBe(14);
+    const rank = search.locator('svg.scatter[data-param="LORA_RANK"]');
+    const scored = rows.filter((r) => r.score !== null);
+    expect(await rank.locator('.pt').count()).toBe(scored.length);
+    expect(await rank.locator('g.pt.o-vetoed').count()).toBe(scored.filter((r) => r.result.startsWith('veto')).length);
+    expect(await search.locator('svg.scatter[data-param="LEARNING_RATE"] .axis-label').textContent()).toBe('LEARNING_RATE (log)');
+    expect(await page.locator('#exp-exp-001 .proposer').textContent()).toBe('sampler');
+    expect(await page.locator('#exp-baseline-proxy .proposer').textContent()).toBe('baseline');
+    mkdirSync(join(PROJECT_ROOT, 'test-artifacts'), { recursive: true });
+    await search.screenshot({ path: join(PROJECT_ROOT, 'test-artifacts', 'dashboard-search.png') });
+  });
+
   it('shows the machines online and away, and the running job with its progress; saves a screenshot', async () => {
     await page.goto(`${server.url}/`);
     expect(await page.locator('.machine.online strong').allTextContents()).toEqual(['mini']);

@@ -88,7 +88,8 @@ describe('autoresearch run --max-experiments 2 (offline planner, tiny model, rea
       expect(row.reasons).toHaveLength(4);
       expect(row.reasons.map((r) => r.split(' ')[0])).toEqual(['jailbreak-veto', 'regression-cap', 'promotion', 'noise-guard']);
       expect(row.wins! + row.losses!).toBeGreaterThanOrEqual(0);
-      expect(row.hypothesis).toMatch(/tests whether/);
+      expect(row.hypothesis).toMatch(/tests whether .*Chosen by TPE/);
+      expect(row.proposer).toBe('sampler');
       // Train loss is reported every GRAD_ACCUM micro-batches and may be missing in a 15 s budget; val loss never is.
       expect(row.valLoss, JSON.stringify(row)).not.toBeNull();
       expect(row.trainSeconds, JSON.stringify(row)).toBeGreaterThan(0);
@@ -98,6 +99,7 @@ describe('autoresearch run --max-experiments 2 (offline planner, tiny model, rea
     // The holdout column is filled exactly when the council's suite has holdout cases.
     const hasHoldout = loadSuite(loadCouncil(join(PROJECT_ROOT, 'council'))).cases.some((c) => c.split === 'holdout');
     for (const row of rows) expect(row.holdout === null).toBe(!hasHoldout);
+    expect(rows[0]!.proposer).toBe('baseline');
   });
 
   it('leaves git on the experiment branch at the champion, with a ref for every experiment', () => {

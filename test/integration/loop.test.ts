@@ -6,7 +6,9 @@ import pino, { type Logger } from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createFleetExecutor, type FleetExecutor } from '../../queues/executor.js';
 import { parseConfig } from '../../src/config/load.js';
-import { offlinePlanner } from '../../src/planner/offline.js';
+import { sectionValidator } from '../../src/planner/proposal.js';
+import { oneShotSampler } from '../../src/planner/sampler-process.js';
+import { samplerPlanner } from '../../src/planner/sampler.js';
 import { PROJECT_ROOT } from '../../src/project.js';
 import type { SectionValues } from '../../src/research/executor.js';
 import { searchSpace } from '../../src/research/hyperparameters.js';
@@ -52,7 +54,7 @@ async function setup(options: { url?: string; redis?: Redis; leaseTtlMs?: number
   const executor = createFleetExecutor(config, url, { log: silent, pollMs: 100 });
   cleanups.push(() => rmSync(root, { recursive: true, force: true }), () => rmSync(repo, { recursive: true, force: true }), () => redis.disconnect(), () => executor.close());
   const deps: LoopDeps = {
-    planner: offlinePlanner(0),
+    planner: samplerPlanner({ sampler: 'tpe', seed: 0, thresholds: config.council.thresholds, validate: sectionValidator(AGENTS), client: oneShotSampler() }),
     section: {
       read: (s, space) => readSection(s, AGENTS, space.table) as unknown as SectionValues,
       write: (s, v, space) => writeSection(s, v, AGENTS, space.table),
@@ -206,7 +208,7 @@ describe('runLoop', () => {
     const key = `${deps.redisPrefix}:planner:lease`;
     const lease = await PlannerLease.acquire(redis, key, 60_000);
     cleanups.push(() => lease.release());
-    const offline = offlinePlanner(0);
+    const offline = deps.planner;
     // Another planner takes the key while this one waits for its proposal (a long pause, a partition).
     const thief = { name: 'offline', propose: async (...args: Parameters<typeof offline.propose>) => {
       await redis.set(key, 'other-host:1:abcdef12', 'PX', 60_000);
@@ -248,7 +250,7 @@ describe('runLoop', () => {
     const { deps, repo } = await setup();
     await deps.ledger.ensureBranch();
     const before = await deps.ledger.head();
-    const offline = offlinePlanner(0);
+    const offline = deps.planner;
     const planner = { name: 'offline', propose: async (...args: Parameters<typeof offline.propose>) => {
       const outcome = await offline.propose(...args);
       return outcome.kind === 'proposal' ? { ...outcome, proposal: { ...outcome.proposal, hypothesis: 'rank up\u0000 and a lone \ud800' } } : outcome;

@@ -170,7 +170,7 @@ describe('Claude planner against a local Messages API', () => {
     expect(trainPy()).toBe(source);
     const rows = readResults(env.deps.resultsPath).rows;
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ experimentId: 'exp-1', result: 'invalid', commit: null, score: null, hypothesis: toolInput('wrong-type').hypothesis });
+    expect(rows[0]).toMatchObject({ experimentId: 'exp-1', result: 'invalid', commit: null, score: null, hypothesis: toolInput('wrong-type').hypothesis, proposer: 'claude' });
     expect(rows[0]!.reasons[0]).toMatch(/rejected twice: .*ITERS: expected a whole number/);
     expect(rows[0]!.reasons[0]).toMatch(/DROPOUT: expected a number/);
     expect(readdirSync(env.deps.memoryEventsDir)).toEqual(['autoresearch-exp-1.md']);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { summarize } from '../../src/eval/scoring.js';
 import { CATEGORIES, type CaseOutcomeInput } from '../../src/eval/summary.js';
 import { devOnlyContext } from '../../src/planner/dev-only.js';
-import { proposeOffline } from '../../src/planner/offline.js';
+import { studyInput } from '../../src/planner/study.js';
 import { contextMessage } from '../../src/planner/prompt.js';
 import type { ParamSpec, PlannerContext } from '../../src/planner/types.js';
 import type { SectionValues } from '../../src/research/executor.js';
@@ -64,7 +64,8 @@ describe('planners never see the holdout', () => {
     expect(contextMessage(context(0.1234))).toBe(message);
   });
 
-  it('the offline planner proposes the same whatever the holdout', () => {
-    expect(proposeOffline(context(0.1234), 5)).toEqual(proposeOffline(context(0.8765), 5));
+  it("the offline planner's study is the same whatever the holdout", () => {
+    const thresholds = { jailbreakVeto: 0.7, regressionCap: 0.1, promotion: 0.02 };
+    expect(studyInput(context(0.1234), thresholds)).toEqual(studyInput(context(0.8765), thresholds));
   });
 });

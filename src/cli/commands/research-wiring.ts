@@ -5,9 +5,12 @@ import { loadCouncil } from '../../council/load.js';
 import { readPresence } from '../../fleet/presence.js';
 import { claudePlanner } from '../../planner/claude.js';
 import { CostMeter } from '../../planner/cost.js';
-import { offlinePlanner } from '../../planner/offline.js';
+import { hybridPlanner } from '../../planner/hybrid.js';
+import { recentMemoryEvents } from '../../planner/memory-events.js';
 import { loadProgram } from '../../planner/program.js';
 import { sectionValidator } from '../../planner/proposal.js';
+import { oneShotSampler } from '../../planner/sampler-process.js';
+import { samplerPlanner, type SamplerPlannerOptions } from '../../planner/sampler.js';
 import type { Planner } from '../../planner/types.js';
 import { producerConnection } from '../../redis/connections.js';
 import type { Mode, RequestedMode, SectionValues } from '../../research/executor.js';
@@ -18,15 +21,20 @@ import { readSection, SectionError, writeSection } from '../../research/section.
 import { redisFor, type CommandContext } from '../context.js';
 import { onCleanup } from '../lifecycle.js';
 
-/** `auto`: Claude when ANTHROPIC_API_KEY is set, the offline search otherwise. */
+function samplerOptions(ctx: CommandContext, agents: readonly string[]): SamplerPlannerOptions {
+  const { planner } = ctx.config;
+  return { sampler: planner.sampler, seed: planner.seed, thresholds: ctx.config.council.thresholds, validate: sectionValidator(agents), client: oneShotSampler() };
+}
+
+/** `auto`: the hybrid planner when ANTHROPIC_API_KEY is set, the offline sampler otherwise. */
 export function choosePlanner(ctx: CommandContext, agents: readonly string[], redis: Redis): Planner {
   const { planner } = ctx.config;
   const key = ctx.config.secrets.anthropicApiKey;
-  const kind = planner.kind === 'auto' ? (key ? 'claude' : 'offline') : planner.kind;
-  if (kind === 'offline') return offlinePlanner(planner.seed);
-  if (!key) throw new Error('planner.kind is "claude" but ANTHROPIC_API_KEY is not set; export it, or set planner.kind: offline');
+  const kind = planner.kind === 'auto' ? (key ? 'hybrid' : 'offline') : planner.kind;
+  if (kind === 'offline') return samplerPlanner(samplerOptions(ctx, agents));
+  if (!key) throw new Error(`planner.kind is "${kind}" but ANTHROPIC_API_KEY is not set; export it, or set planner.kind: offline`);
   const specs = searchSpace().table.parameters;
-  return claudePlanner({
+  const claude = claudePlanner({
     apiKey: key,
     model: planner.model,
     maxTokens: planner.maxTokens,
@@ -36,6 +44,15 @@ export function choosePlanner(ctx: CommandContext, agents: readonly string[], re
     validate: sectionValidator(agents),
     pricing: { inputUsdPerMTok: planner.inputUsdPerMTok, outputUsdPerMTok: planner.outputUsdPerMTok },
     meter: new CostMeter(redis, ctx.config.redis.prefix, planner.maxCostUsdPerNight),
+    log: ctx.log.child({ part: 'planner' }),
+  });
+  if (kind === 'claude') return claude;
+  return hybridPlanner({
+    sampler: samplerOptions(ctx, agents),
+    claude,
+    claudeShare: planner.hybrid.claudeShare,
+    candidates: planner.hybrid.candidates,
+    memoryEvents: (context) => recentMemoryEvents(ctx.config.paths.memoryEvents, context.history),
     log: ctx.log.child({ part: 'planner' }),
   });
 }
@@ -53,7 +70,7 @@ export async function loopDeps(ctx: CommandContext, options: { planner: boolean 
   const ledger = await GitLedger.open(config.paths.repo, config.run.branch);
   const prefix = config.redis.prefix;
   return {
-    planner: options.planner ? choosePlanner(ctx, agents, redis) : offlinePlanner(config.planner.seed),
+    planner: options.planner ? choosePlanner(ctx, agents, redis) : samplerPlanner(samplerOptions(ctx, agents)),
     section: {
       read: (source, space) => sectionIn(space, () => readSection(source, agents, space.table) as unknown as SectionValues),
       write: (source, values, space) => sectionIn(space, () => writeSection(source, values, agents, space.table)),

@@ -5,6 +5,7 @@ import { fmtDelta, fmtScore, html, type SafeHtml } from './html.js';
 import { STYLE } from './style.js';
 import type { TimelineView } from '../timeline-data.js';
 import { renderTimelineCard } from './timeline.js';
+import { renderSearch, type GroupImportance, type SearchGroup } from './search-view.js';
 import type { ExperimentView, Outcome, ResultsView } from './view-model.js';
 
 export interface PageInput {
@@ -19,6 +20,8 @@ export interface PageInput {
   now: Date;
   /** The night per machine; absent when the server has no job records to read. */
   timeline?: TimelineView;
+  search: SearchGroup[];
+  importances: ReadonlyMap<string, GroupImportance>;
 }
 
 const OUTCOME_LABEL: Record<Outcome, string> = {
@@ -187,7 +190,7 @@ function table(input: PageInput): SafeHtml {
     return html`<tr id="exp-${r.experimentId}" class="row-${e.outcome}" data-result="${r.result}" data-experiment="${r.experimentId}">
 <td class="num">${e.index}</td>
 <td class="exp"><div class="id">${r.experimentId}</div><div class="muted small">${clock(r.timestamp)}${manyGroups ? html`<br>${e.group}` : ''}</div></td>
-<td><span class="badge o-${e.outcome}">${r.result}</span></td>
+<td><span class="badge o-${e.outcome}">${r.result}</span>${r.proposer ? html`<div class="muted small proposer">${r.proposer}</div>` : ''}</td>
 <td class="num">${fmtScore(r.score)}${deltaSpan(e.scoreDelta, 3)}</td>
 <td class="num${r.jailbreak !== null && r.jailbreak < input.jailbreakVeto ? ' below' : ''}">${fmtScore(r.jailbreak)}${deltaSpan(e.jailbreakDelta, 3)}</td>
 <td class="num holdout" title="holdout overall: never decides a keep, never shown to a planner">${fmtScore(r.holdout)}${deltaSpan(e.holdoutDelta, 3)}</td>
@@ -220,6 +223,6 @@ export function renderDashboard(input: PageInput): string {
 <div class="chips"><span class="chip">${experiments.length} experiments</span>
 ${(['kept', 'reverted', 'vetoed', 'failed'] as const).map((o) => html`<span class="chip o-${o}-chip">${counts[o]} ${o}</span>`)}${champions}</div>
 <div class="muted small">updated ${clock(input.now.toISOString())} UTC · refreshes every minute · <a href="api/results">results JSON</a> · <a href="api/status">status JSON</a></div></header>
-<main>${problems}${fleet(input.status, input.now)}${input.timeline ? renderTimelineCard(input.timeline.timeline, input.timeline.skipped) : ''}${charts(input)}${table(input)}</main></body></html>`;
+<main>${problems}${fleet(input.status, input.now)}${input.timeline ? renderTimelineCard(input.timeline.timeline, input.timeline.skipped) : ''}${charts(input)}${renderSearch(input.search, input.importances)}${table(input)}</main></body></html>`;
   return page.value;
 }

@@ -83,4 +83,15 @@ svg.chart { width:100%; height:auto; display:block; }
 code { font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-size:12px; }
 .records td.text { max-width:560px; white-space:pre-wrap; word-break:break-word; }
 .records tr.row-vetoed { background:#d6352f0b; }
+.search-layout { display:grid; grid-template-columns:260px 1fr; gap:16px; align-items:start; }
+@media (max-width: 900px) { .search-layout { grid-template-columns:1fr; } }
+.search h3 { font-size:13px; margin:4px 0 6px; color:var(--muted); font-weight:600; }
+.multiples { display:grid; grid-template-columns:repeat(auto-fill, minmax(200px, 1fr)); gap:8px; }
+.chart.scatter { width:100%; height:auto; }
+.chart.scatter .tick { font-size:9px; } .chart.scatter .axis-label { font-size:10px; }
+.chart.scatter g.o-vetoed path { stroke-width:1.6; }
+table.importance { width:100%; border-collapse:collapse; font-size:12px; }
+table.importance td { padding:2px 4px; } .bar-cell { width:45%; }
+.imp-bar { display:block; height:8px; border-radius:4px; background:var(--kept); }
+.proposer { margin-top:3px; }
 `;

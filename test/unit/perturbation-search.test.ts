@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { proposeOffline, replay, STEP_INITIAL, STEP_MAX, STEP_MIN } from '../../src/planner/offline.js';
+import { proposeOffline, replay, STEP_INITIAL, STEP_MAX, STEP_MIN } from '../../bench/perturbation-search.js';
 import { axes, configKey } from '../../src/planner/search-space.js';
 import type { ParamSpec, PlannerContext } from '../../src/planner/types.js';
 import type { SectionValues } from '../../src/research/executor.js';

@@ -1,11 +1,13 @@
-import type { SectionValues } from '../research/executor.js';
-import type { ResultKind, ResultRow } from '../research/results-format.js';
-import { axes, configKey, fromUnit, readAxis, showValue, toUnit, writeAxis, type Axis } from './search-space.js';
-import type { PlanOutcome, Planner, PlannerContext } from './types.js';
+import { axes, configKey, fromUnit, readAxis, showValue, toUnit, writeAxis, type Axis } from '../src/planner/search-space.js';
+import type { PlanOutcome, PlannerContext } from '../src/planner/types.js';
+import type { SectionValues } from '../src/research/executor.js';
+import type { ResultKind, ResultRow } from '../src/research/results-format.js';
+import { rng } from './seeded-random.js';
 
 /**
- * The offline planner: an adaptive one-parameter-at-a-time perturbation search around the champion, needing no
- * API. It replays results.tsv to learn two things:
+ * The round-1 offline planner, kept only as the planner benchmark's reference (issue 13 measured it losing to
+ * random search; the Optuna sampler replaced it): an adaptive one-parameter-at-a-time perturbation search
+ * around the champion. It replays results.tsv to learn two things:
  *
  * - a global step size (a fraction of each parameter's range, log-scaled for the learning rate) that grows by
  *   1.5x after a keep and shrinks after a revert (0.85x) or a veto, crash or timeout (0.7x), bounded to
@@ -82,18 +84,6 @@ export function replay(history: readonly ResultRow[], allAxes: readonly Axis[], 
   return state;
 }
 
-/** mulberry32: a tiny seeded generator, so proposals are reproducible without a dependency. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Move {
   axis: Axis;
   from: number;
@@ -125,7 +115,7 @@ export function proposeOffline(context: PlannerContext, seed: number): PlanOutco
       axis.agent === null ? { [axis.spec.name]: move.to } : { [axis.spec.name]: values[axis.spec.name] as Record<string, number> };
     return {
       kind: 'proposal',
-      proposal: { hypothesis: hypothesisFor(move, step, state), changes, values },
+      proposal: { hypothesis: hypothesisFor(move, step, state), changes, values, proposer: 'sampler' },
       usage: null,
     };
   }
@@ -219,12 +209,4 @@ function hypothesisFor(move: Move, step: number, state: SearchState): string {
     `Chosen because ${move.why}. ` +
     `(offline search: step ${step.toFixed(2)} of the range after ${state.keeps} keeps and ${state.discards} discards)`
   );
-}
-
-/** The offline planner, seeded from config `planner.seed`. */
-export function offlinePlanner(seed: number): Planner {
-  return {
-    name: 'offline',
-    propose: (context) => Promise.resolve(proposeOffline(context, seed)),
-  };
 }

@@ -1,0 +1,207 @@
+import { cpus, loadavg } from 'node:os';
+import { proposeOffline } from './perturbation-search.js';
+import { sectionValidator } from '../src/planner/proposal.js';
+import { samplerAdvice } from '../src/planner/sampler.js';
+import { SamplerServer, type SamplerName } from '../src/planner/sampler-process.js';
+import type { PlannerContext, Proposal } from '../src/planner/types.js';
+import { loadConfig } from '../src/config/load.js';
+import { loadCouncil } from '../src/council/load.js';
+import { loadSuite } from '../src/eval/suite.js';
+import { CATEGORIES } from '../src/eval/summary.js';
+import { PROJECT_ROOT } from '../src/project.js';
+import { applyCouncilRules } from '../src/research/council-rules.js';
+import type { SectionValues } from '../src/research/executor.js';
+import { baselineValues, searchSpace } from '../src/research/hyperparameters.js';
+import type { ResultRow } from '../src/research/results-format.js';
+import { FAMILIES, makeObjective, type Family, type Objective, type SuiteLayout } from './planner-objectives.js';
+import { rng } from './seeded-random.js';
+
+/**
+ * `npm run bench -- planner`: each planner runs a night of EXPERIMENTS experiments on synthetic objectives over
+ * the real search space (the seed's `qwen` table), decided by the real Council rules (applyCouncilRules with the
+ * configured thresholds and noise guard) on the example suite's dev layout, for
+ * REPETITIONS landscapes per family. The measure is the true (noise-free) score of the champion the Council
+ * holds after each experiment: what the night actually leaves behind. Printed per family: the median curve,
+ * how many repetitions beat random search at the end, and the experiments each planner needs to reach 90% of
+ * the achievable gain (the best final median of any planner over the baseline), as a ratio to random's.
+ * BENCH_REPS and BENCH_EXPERIMENTS override the sizes.
+ */
+const REPETITIONS = Number(process.env.BENCH_REPS ?? 20);
+const EXPERIMENTS = Number(process.env.BENCH_EXPERIMENTS ?? 30);
+const CONFIG = loadConfig({ cwd: PROJECT_ROOT, env: { ...process.env, REDIS_URL: '' } });
+const THRESHOLDS = CONFIG.council.thresholds;
+const NOISE_GUARD = CONFIG.council.noiseGuard;
+const COUNCIL = loadCouncil(CONFIG.council.dir);
+const AGENTS = COUNCIL.agents.map((a) => a.id);
+const SPACE = searchSpace('qwen');
+
+/** Dev cases per category for one agent of the configured suite (the mean over agents, rounded). */
+function devLayout(): SuiteLayout {
+  const dev = loadSuite(COUNCIL).cases.filter((c) => c.split === 'dev');
+  return Object.fromEntries(CATEGORIES.map((cat) => [cat, Math.max(1, Math.round(dev.filter((c) => c.category === cat).length / AGENTS.length))])) as SuiteLayout;
+}
+
+type PlannerName = 'perturbation' | SamplerName;
+
+interface Night {
+  /** The champion's true score after 0..EXPERIMENTS experiments. */
+  curve: number[];
+  keeps: number;
+  vetoes: number;
+  /** Experiments the planner had no proposal for (a stop): the night goes on without them. */
+  skipped: number;
+}
+
+type Propose = (context: PlannerContext, seed: number) => Promise<Proposal | null>;
+
+function row(id: string, result: ResultRow['result'], values: SectionValues, summary: { overall: number; jailbreak: number; perAgent: Record<string, number> } | null): ResultRow {
+  return {
+    experimentId: id, result, score: summary?.overall ?? null, jailbreak: summary?.jailbreak ?? null,
+    agents: Object.fromEntries(AGENTS.map((a) => [a, summary?.perAgent[a] ?? null])), mode: 'proxy', model: 'synthetic', commit: null,
+    hypothesis: '', parameters: values, trainLoss: null, valLoss: null, trainSeconds: null, evalSeconds: null, wins: null, losses: null,
+    p: null, reasons: [], adapterSha256: null, timestamp: '2026-12-01T00:00:00.000Z', holdout: null, proposer: null,
+  };
+}
+
+async function night(objective: Objective, propose: Propose, seed: number): Promise<Night> {
+  const specs = SPACE.table.parameters;
+  const draw = rng(seed * 104_729 + 3);
+  let current = baselineValues(AGENTS, SPACE.table) as unknown as SectionValues;
+  let championSummary = objective.evaluate(current, 'base', draw);
+  let championRow = row('base', 'base', current, championSummary);
+  const history: ResultRow[] = [championRow];
+  const curve = [objective.trueScore(current)];
+  let keeps = 0;
+  let vetoes = 0;
+  let skipped = 0;
+  for (let k = 1; k <= EXPERIMENTS; k += 1) {
+    const id = `exp-${k}`;
+    const context: PlannerContext = {
+      experimentId: id, mode: 'proxy', current, history: [...history], champion: { mode: 'proxy', row: championRow, summary: championSummary },
+      lastTraining: null, agents: AGENTS, searchSpace: SPACE, specs,
+    };
+    const proposal = await propose(context, seed);
+    if (!proposal) {
+      skipped += 1;
+      curve.push(curve.at(-1)!);
+      continue;
+    }
+    const summary = objective.evaluate(proposal.values, id, draw);
+    const decision = applyCouncilRules(summary, championSummary, THRESHOLDS, NOISE_GUARD).decision;
+    const r = row(id, decision, proposal.values, summary);
+    history.push(r);
+    if (decision === 'keep') {
+      keeps += 1;
+      current = proposal.values;
+      championSummary = summary;
+      championRow = r;
+    } else if (decision !== 'revert') vetoes += 1;
+    curve.push(objective.trueScore(current));
+  }
+  return { curve, keeps, vetoes, skipped };
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function samplerPropose(server: SamplerServer, sampler: SamplerName): Propose {
+  const validate = sectionValidator(AGENTS);
+  return async (context, seed) => {
+    const advice = await samplerAdvice(context, { sampler, seed, thresholds: THRESHOLDS, validate, client: server }, 1);
+    return advice.candidates[0] ?? null;
+  };
+}
+
+const perturbation: Propose = (context, seed) => {
+  const out = proposeOffline(context, seed);
+  return Promise.resolve(out.kind === 'proposal' ? out.proposal : null);
+};
+
+async function available(server: SamplerServer, sampler: SamplerName): Promise<string | null> {
+  const specs = SPACE.table.parameters;
+  const current = baselineValues(AGENTS, SPACE.table) as unknown as SectionValues;
+  try {
+    await samplerPropose(server, sampler)({ experimentId: 'probe', mode: 'proxy', current, history: [], champion: null, lastTraining: null, agents: AGENTS, searchSpace: SPACE, specs }, 0);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+export async function benchPlanner(): Promise<void> {
+  const started = Date.now();
+  const load0 = loadavg();
+  const server = new SamplerServer();
+  const planners: PlannerName[] = ['random', 'perturbation', 'tpe', 'cmaes', 'gp'];
+  const active: PlannerName[] = [];
+  for (const p of planners) {
+    const why = p === 'perturbation' ? null : await available(server, p);
+    if (why) console.log(`planner: ${p} skipped: ${why}`);
+    else active.push(p);
+  }
+  const layout = devLayout();
+  const families = (process.env.BENCH_FAMILIES?.split(',') ?? Object.keys(FAMILIES)) as Family[];
+  console.log(`planner: ${REPETITIONS} repetitions x ${EXPERIMENTS} experiments per family; Council thresholds ${JSON.stringify(THRESHOLDS)}, noise guard ${JSON.stringify(NOISE_GUARD)}; dev layout per agent ${JSON.stringify(layout)}; ${cpus().length} cores, load ${load0.map((x) => x.toFixed(2)).join(' ')}`);
+  const lines: string[] = [];
+  for (const family of families) {
+    const nights = new Map<PlannerName, Night[]>(active.map((p) => [p, []]));
+    const specs = SPACE.table.parameters;
+    const noise: number[] = [];
+    let optimum = 0;
+    let baseline = 0;
+    for (let rep = 0; rep < REPETITIONS; rep += 1) {
+      const objective = makeObjective(family, specs, AGENTS, rep, layout);
+      optimum += objective.optimum / REPETITIONS;
+      const base = baselineValues(AGENTS, SPACE.table) as unknown as SectionValues;
+      baseline += objective.trueScore(base) / REPETITIONS;
+      const d = rng(rep);
+      const draws = Array.from({ length: 20 }, (_, i) => objective.evaluate(base, `n${i}`, d).overall);
+      const m = draws.reduce((s, x) => s + x, 0) / draws.length;
+      noise.push(Math.sqrt(draws.reduce((s, x) => s + (x - m) ** 2, 0) / (draws.length - 1)));
+      for (const p of active) {
+        const propose = p === 'perturbation' ? perturbation : samplerPropose(server, p);
+        nights.get(p)!.push(await night(objective, propose, rep));
+      }
+    }
+    const medians = new Map(active.map((p) => [p, Array.from({ length: EXPERIMENTS + 1 }, (_, k) => median(nights.get(p)!.map((n) => n.curve[k]!)))]));
+    const base = medians.get(active[0]!)![0]!;
+    const achievable = Math.max(...active.map((p) => medians.get(p)!.at(-1)!));
+    const target = base + 0.9 * (achievable - base);
+    const reachOf = (p: PlannerName, level: number) => {
+      const k = medians.get(p)!.findIndex((x) => x >= level - 1e-12);
+      return k < 0 ? null : k;
+    };
+    const reach = (p: PlannerName) => reachOf(p, target);
+    const randomReach = active.includes('random') ? reach('random') : null;
+    const randomLevel = medians.get('random')?.at(-1) ?? null;
+    const show = (k: number | null) => (k === null ? `>${EXPERIMENTS}` : String(k));
+    const randomFinal = nights.get('random')?.map((n) => n.curve.at(-1)!) ?? null;
+    const head = `\n${family}: ${FAMILIES[family]}\n  true score: baseline ${baseline.toFixed(3)}, optimum ${optimum.toFixed(3)} (means over landscapes); noise sd of the overall score at the baseline ${median(noise).toFixed(3)} (median)`;
+    lines.push(head);
+    const ks = [0, 5, 10, 15, 20, 25, EXPERIMENTS];
+    lines.push(`  ${'planner'.padEnd(13)} ${ks.map((k) => `@${k}`.padStart(6)).join(' ')}  keeps vetoes  beats-random  to-90%  ratio  to-random@${EXPERIMENTS}  ratio  no-proposal`);
+    for (const p of active) {
+      const m = medians.get(p)!;
+      const ns = nights.get(p)!;
+      const wins = randomFinal && p !== 'random' ? `${ns.filter((n, i) => n.curve.at(-1)! > randomFinal[i]!).length}/${ns.length}` : '-';
+      const r = reach(p);
+      // When random never reaches the target, its count is at least EXPERIMENTS + 1: the ratio is an upper bound.
+      const ratio = r === null ? '-' : randomReach ? (r / randomReach).toFixed(2) : `<${(r / (EXPERIMENTS + 1)).toFixed(2)}`;
+      const rr = randomLevel === null ? null : reachOf(p, randomLevel);
+      const rrRatio = rr === null || randomLevel === null ? '-' : (rr / reachOf('random', randomLevel)!).toFixed(2);
+      lines.push(
+        `  ${p.padEnd(13)} ${ks.map((k) => m[k]!.toFixed(3).padStart(6)).join(' ')}  ${String(ns.reduce((s, n) => s + n.keeps, 0)).padStart(5)} ${String(ns.reduce((s, n) => s + n.vetoes, 0)).padStart(6)}  ${wins.padStart(12)}  ${show(r).padStart(6)}  ${ratio.padStart(5)}  ${show(rr).padStart(12)}  ${rrRatio.padStart(5)}  ${String(ns.reduce((s, n) => s + n.skipped, 0)).padStart(11)}`,
+      );
+    }
+    lines.push(
+      `  to-90%: experiments until the median reaches 90% of the achievable gain, ${target.toFixed(3)} (achievable: the best final median, ${achievable.toFixed(3)}); ` +
+        `to-random@${EXPERIMENTS}: experiments until the median reaches random search's final median${randomLevel === null ? '' : ` (${randomLevel.toFixed(3)})`}`,
+    );
+    console.log(lines.splice(0).join('\n'));
+  }
+  await server.close();
+  console.log(`\nplanner: wall time ${((Date.now() - started) / 1000).toFixed(0)} s; load before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
