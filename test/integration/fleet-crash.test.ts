@@ -216,6 +216,13 @@ describe('fleet crashes, shutdowns and outages', () => {
       }
       return null;
     }, 60_000);
+    // Killed while cases are being answered, so the server is up and serving, not still being spawned.
+    const evalJobs = new Queue('eval', { connection: m.redis, prefix: m.prefix });
+    evalJobs.on('error', () => undefined);
+    await until('the evaluation to answer its first case', async () => {
+      const progress = (await evalJobs.getJob(jobIds.eval('exp-eval-kill')))?.progress;
+      return typeof progress === 'object' && progress !== null && Number((progress as { done?: unknown }).done) > 0;
+    }, 120_000);
 
     process.kill(first.pid, 'SIGKILL');
     await first.child;
