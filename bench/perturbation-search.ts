@@ -2,7 +2,7 @@ import { axes, configKey, fromUnit, readAxis, showValue, toUnit, writeAxis, type
 import type { PlanOutcome, PlannerContext } from '../src/planner/types.js';
 import type { SectionValues } from '../src/research/executor.js';
 import type { ResultKind, ResultRow } from '../src/research/results-format.js';
-import { rng } from './seeded-random.js';
+import { rng } from '../src/stats/seeded-random.js';
 
 /**
  * The round-1 offline planner, kept only as the planner benchmark's reference (issue 13 measured it losing to

@@ -3,7 +3,7 @@ import { CATEGORIES, type CaseOutcome, type Category, type EvalSummary } from '.
 import { axes as allAxes, readAxis, toUnit, type Axis } from '../src/planner/search-space.js';
 import type { ParamSpec } from '../src/planner/types.js';
 import type { SectionValues } from '../src/research/executor.js';
-import { rng } from './seeded-random.js';
+import { rng } from '../src/stats/seeded-random.js';
 
 /**
  * Synthetic training outcomes over the real search space, for the planner benchmark. Every repetition draws

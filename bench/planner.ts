@@ -14,7 +14,7 @@ import type { SectionValues } from '../src/research/executor.js';
 import { baselineValues, searchSpace } from '../src/research/hyperparameters.js';
 import type { ResultRow } from '../src/research/results-format.js';
 import { FAMILIES, makeObjective, type Family, type Objective, type SuiteLayout } from './planner-objectives.js';
-import { rng } from './seeded-random.js';
+import { rng } from '../src/stats/seeded-random.js';
 
 /**
  * `npm run bench -- planner`: each planner runs a night of EXPERIMENTS experiments on synthetic objectives over

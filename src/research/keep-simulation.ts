@@ -1,6 +1,7 @@
 import { summarize } from '../eval/scoring.js';
 import { CATEGORIES, type CaseOutcomeInput, type EvalSummary } from '../eval/summary.js';
 import { applyCouncilRules, type CouncilThresholds, type NoiseGuard } from './council-rules.js';
+import { rng } from '../stats/seeded-random.js';
 
 /**
  * Seeded simulations of the keep rule on the suite's layout, through the project's own `summarize` and
@@ -42,18 +43,6 @@ export interface NightRates {
   /** Mean of (the final champion's recorded overall minus its true expected overall), under each rule. */
   seedInflation: number;
   guardInflation: number;
-}
-
-/** mulberry32: small, fast, and the same sequence on every platform for a seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 interface SimCase {
@@ -112,7 +101,7 @@ function judgeBoth(candidate: EvalSummary, champion: EvalSummary, rules: Simulat
  * passes, so it is truly worse by worseCases / (agents · casesPerAgent) overall.
  */
 export function simulatePairs(layout: SimulationLayout, rules: SimulationRules, trials: number, seed: number, worseCases = 0): KeepRates {
-  const random = seededRandom(seed);
+  const random = rng(seed);
   let seedKeeps = 0;
   let guardKeeps = 0;
   let differing = 0;
@@ -152,7 +141,7 @@ function worsen(suite: readonly SimCase[], layout: SimulationLayout, count: numb
  * recorded score drifts above the truth (the winner's curse). The two rules follow their own champions.
  */
 export function simulateNights(layout: SimulationLayout, rules: SimulationRules, nights: number, experiments: number, seed: number): NightRates {
-  const random = seededRandom(seed);
+  const random = rng(seed);
   const tally = { seed: { any: 0, inflation: 0 }, guard: { any: 0, inflation: 0 } };
   for (let n = 0; n < nights; n += 1) {
     const suite = drawSuite(layout, random);

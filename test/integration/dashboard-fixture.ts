@@ -9,7 +9,7 @@ import { applyCouncilRules } from '../../src/research/council-rules.js';
 import type { ExperimentExecution } from '../../src/research/executor.js';
 import { appendResult } from '../../src/research/results-file.js';
 import type { ResultRow } from '../../src/research/results-format.js';
-import { rng } from '../../bench/seeded-random.js';
+import { rng } from '../../src/stats/seeded-random.js';
 import { baselineValues } from '../../src/research/hyperparameters.js';
 
 /**

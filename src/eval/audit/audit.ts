@@ -5,6 +5,7 @@ import { summarize } from '../scoring.js';
 import type { Suite } from '../suite.js';
 import { CATEGORIES, type Category } from '../summary.js';
 import { POLICIES } from './policies.js';
+import { rng } from '../../stats/seeded-random.js';
 
 export interface AuditCeilings {
   /** Highest overall score any degenerate policy may reach. */
@@ -35,16 +36,9 @@ export interface AuditReport {
   ok: boolean;
 }
 
-/** A small seeded generator (mulberry32): the audit must give the same table on every machine. */
+/** The audit must give the same table on every machine: one seeded generator per policy and case. */
 export function seededRandom(seed: string): () => number {
-  let state = createHash('sha256').update(seed).digest().readUInt32LE(0);
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return rng(createHash('sha256').update(seed).digest().readUInt32LE(0));
 }
 
 /**

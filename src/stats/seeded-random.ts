@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a small seeded generator with the same sequence on every platform for a seed, so simulations,
+ * benchmarks and test fixtures are reproducible without a dependency.
+ */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
