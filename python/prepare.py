@@ -132,9 +132,11 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def prepare(council_dir: Path, train_py: Path, out_root: Path, seed: int) -> dict[str, Any]:
+def prepare(
+    council_dir: Path, train_py: Path, out_root: Path, seed: int, search_space: str = hparams.DEFAULT_SEARCH_SPACE
+) -> dict[str, Any]:
     council = load_council(council_dir)
-    section = hparams.read_file(train_py, council.agent_ids)
+    section = hparams.read_file(train_py, council.agent_ids, search_space)
     mix_ratio = section["DATA_MIX_RATIO"]
     weights = section["PER_AGENT_WEIGHTS"]
     splits = build(council, mix_ratio, weights, seed)
@@ -189,9 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-py", type=Path, default=DEFAULT_TRAIN_PY, help="train.py whose section gives the mix")
     parser.add_argument("--out", type=Path, required=True, help="datasets root; the set goes to <out>/<sha256>/")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--search-space", default=hparams.DEFAULT_SEARCH_SPACE, help="the table the section is checked against")
     args = parser.parse_args(argv)
     try:
-        result = prepare(args.council, args.train_py, args.out, args.seed)
+        result = prepare(args.council, args.train_py, args.out, args.seed, args.search_space)
     except hparams.SectionError as err:
         return _fail(f"invalid AGENT MODIFIABLE section in {args.train_py}: {err}", hparams.EXIT_BAD_SECTION)
     except CouncilError as err:

@@ -5,7 +5,7 @@ The section is validated from this file's source (with `ast`, never executed fir
 else happens: a bad section exits 2 with a message naming the parameter.
 
 Usage:
-  python train.py --model DIR_OR_ID --data DIR --out DIR --budget-seconds N --seed N
+  python train.py --model DIR_OR_ID --data DIR --out DIR --budget-seconds N --seed N [--search-space NAME]
                   [--max-seq-length N] [--batch-size N] [--steps-per-eval N] [--val-batches N]
 
 stdout carries JSON lines only: `progress` and `val` events while training, then exactly one `result`
@@ -29,7 +29,9 @@ from types import SimpleNamespace  # noqa: E402
 
 import hparams  # noqa: E402
 
-HP = hparams.read_file_or_exit(__file__)
+# The search space (python/search-spaces/<name>.json) is the one for this mode's base model; it is read from the
+# command line before argparse runs, because the section is checked before anything else happens.
+HP = hparams.read_file_or_exit(__file__, search_space=hparams.search_space_from_argv(sys.argv[1:]))
 
 # ==== AGENT MODIFIABLE: BEGIN ====
 NUM_LAYERS = 32
@@ -187,6 +189,7 @@ def parse_args(argv):
     p.add_argument("--out", required=True, type=Path, help="adapter output directory")
     p.add_argument("--budget-seconds", required=True, type=float, help="wall-clock budget, counted from process start")
     p.add_argument("--seed", required=True, type=int)
+    p.add_argument("--search-space", default=hparams.DEFAULT_SEARCH_SPACE, help="the table the section is checked against")
     p.add_argument("--max-seq-length", type=int, default=2048)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--steps-per-eval", type=int, default=200, help="micro-batches between validations")

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { evalSummarySchema } from '../src/eval/summary.js';
-import { hyperParametersSchema } from '../src/research/hyperparameters.js';
+import { describeValueIssues, hyperParametersSchema, searchSpace, searchSpaceProblem, type HyperParameters } from '../src/research/hyperparameters.js';
 import type { QueueName } from './names.js';
 
 /**
@@ -17,17 +17,43 @@ export const experimentIdSchema = z
 
 const modeSchema = z.enum(['full', 'proxy']);
 
-/** The AGENT MODIFIABLE values, checked against the one table (names, types, ranges); the section writer checks again. */
-export const sectionValuesSchema = hyperParametersSchema();
-
-export const trainJobSchema = z.strictObject({
-  experimentId: experimentIdSchema,
-  mode: modeSchema,
-  commit: z.string().regex(/^[0-9a-f]{7,64}$/, { error: 'expected a git commit hash' }),
-  values: sectionValuesSchema,
-  datasetSha256: sha256Schema,
+/** A search space by name: a file in python/search-spaces/ on the machine that parses the payload. */
+export const searchSpaceNameSchema = z.string().superRefine((name, ctx) => {
+  const problem = searchSpaceProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
-export type TrainJob = z.infer<typeof trainJobSchema>;
+
+/** The AGENT MODIFIABLE values, checked against search space `name` (names, types, ranges); the section writer checks again. */
+export function sectionValuesSchema(name: string): z.ZodType<HyperParameters> {
+  return hyperParametersSchema(undefined, searchSpace(name).table);
+}
+
+/**
+ * A training job names the search space its values were planned in (the one of its mode's base model), so both
+ * sides of the queue check the values against the same table; the worker also checks that the name is the one
+ * its own config gives the mode.
+ */
+export const trainJobSchema = z
+  .strictObject({
+    experimentId: experimentIdSchema,
+    mode: modeSchema,
+    commit: z.string().regex(/^[0-9a-f]{7,64}$/, { error: 'expected a git commit hash' }),
+    searchSpace: searchSpaceNameSchema,
+    values: z.record(z.string(), z.unknown(), { error: 'expected the section values as an object' }),
+    datasetSha256: sha256Schema,
+  })
+  .transform((job, ctx) => {
+    const space = searchSpace(job.searchSpace);
+    const parsed = hyperParametersSchema(undefined, space.table).safeParse(job.values);
+    if (!parsed.success) {
+      for (const issue of describeValueIssues(parsed.error.issues)) {
+        ctx.addIssue({ code: 'custom', path: ['values'], message: `${issue} (search space ${space.name}, ${space.file})` });
+      }
+      return z.NEVER;
+    }
+    return { ...job, values: parsed.data };
+  });
+export type TrainJob = z.output<typeof trainJobSchema>;
 
 export const evalJobSchema = z.strictObject({
   experimentId: experimentIdSchema,

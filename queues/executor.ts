@@ -16,6 +16,7 @@ import {
   type ExperimentRequest,
   type TrainingSummary,
 } from '../src/research/executor.js';
+import { describeValueIssues } from '../src/research/hyperparameters.js';
 import { evalResultSchema, experimentIdSchema, sectionValuesSchema, sha256Schema } from './contracts.js';
 import { ExperimentStore, type ExperimentRecord } from './experiment-state.js';
 import { jobIds, trainQueueFor } from './names.js';
@@ -26,7 +27,7 @@ import { chooseMode } from './routing.js';
 
 export interface FleetExecutorDeps {
   /** Prepares the experiment's dataset on this (the planner's) machine. @defaultValue prepare.py on the council */
-  prepareDataset?: (request: ExperimentRequest) => Promise<{ dir: string }>;
+  prepareDataset?: (request: ExperimentRequest, searchSpace: string) => Promise<{ dir: string }>;
   artifacts?: ArtifactStore;
   /** How often `wait` looks at Redis. */
   pollMs?: number;
@@ -68,7 +69,7 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
       // The deadline is queued before the job it guards, and acts only once the record says `train`.
       await queues.add('route', jobIds.route(experimentId), { experimentId }, { delay: config.fleet.pickupDeadlineMs });
     }
-    await queues.add(trainQueueFor(record.mode), trainJobId, trainPayload(record, record.mode));
+    await queues.add(trainQueueFor(record.mode), trainJobId, trainPayload(record, record.mode, config.models[record.mode].searchSpace));
     await store.compareAndSet(experimentId, { stage: 'enqueueing' }, { stage: 'train', trainJobId });
   };
 
@@ -168,7 +169,6 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
   return {
     async submit(request) {
       experimentIdSchema.parse(request.experimentId);
-      sectionValuesSchema.parse(request.values);
       if (request.championAdapterSha256) sha256Schema.parse(request.championAdapterSha256);
       const existing = await store.read(request.experimentId);
       if (existing) {
@@ -177,10 +177,15 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
       }
       const presence = await readPresence(redis, prefix);
       const route = chooseMode(request.mode, presence.live);
+      const space = config.models[route.mode].searchSpace;
+      const checked = sectionValuesSchema(space).safeParse(request.values);
+      if (!checked.success) {
+        throw new Error(`${request.experimentId}: the values do not fit ${route.mode} mode's search space ${space}: ${describeValueIssues(checked.error.issues).join('; ')}`);
+      }
       const fields: Record<string, string> = { mode: route.mode, modeReason: route.reason, model: config.models[route.mode].model };
       if (request.kind === 'experiment') {
         await mkdir(config.paths.state, { recursive: true });
-        const dataset = await prepareDataset(request);
+        const dataset = await prepareDataset(request, space);
         fields.datasetSha256 = await artifacts.publishFolder(dataset.dir);
       }
       if (!(await store.create(request, fields))) return;

@@ -10,6 +10,8 @@ export interface RouteContext {
   queues: FleetQueues;
   experiments: ExperimentStore;
   proxyModel: string;
+  /** The proxy mode's search space (models.proxy.searchSpace); a rerouted job's values must fit it. */
+  proxySearchSpace: string;
   pickupDeadlineMs: number;
   /** How soon to look again at a full job that a worker holds. */
   recheckMs: number;
@@ -19,13 +21,14 @@ export interface RouteContext {
 export type RouteOutcome = { action: 'rerouted' | 'left'; detail: string };
 
 /** The training payload for `mode`, rebuilt from the experiment's record (the single source of truth). */
-export function trainPayload(record: ExperimentRecord, mode: 'full' | 'proxy'): TrainJob {
+export function trainPayload(record: ExperimentRecord, mode: 'full' | 'proxy', searchSpace: string): TrainJob {
   return {
     experimentId: record.request.experimentId,
     mode,
     commit: record.request.commit,
-    // Parsed again: the record is Redis data, and the payload must pass the table on its way in.
-    values: sectionValuesSchema.parse(record.request.values),
+    searchSpace,
+    // Parsed again: the record is Redis data, and the payload must pass the mode's table on its way in.
+    values: sectionValuesSchema(searchSpace).parse(record.request.values),
     datasetSha256: record.datasetSha256!,
   };
 }
@@ -59,10 +62,14 @@ export function createRouteProcessor(ctx: RouteContext) {
     if (record.stage !== 'train') return { action: 'left', detail: `experiment is at stage ${record.stage}` };
     if (record.trainJobId === proxyId) {
       // Rerouted by an earlier attempt that stopped before adding the proxy job: adding is idempotent.
-      await ctx.queues.add('train-proxy', proxyId, trainPayload(record, 'proxy'));
+      await ctx.queues.add('train-proxy', proxyId, trainPayload(record, 'proxy', ctx.proxySearchSpace));
       return { action: 'rerouted', detail: 'proxy job ensured' };
     }
     if (record.trainJobId !== fullId) return { action: 'left', detail: `experiment trains as ${record.trainJobId}` };
+    if (!sectionValuesSchema(ctx.proxySearchSpace).safeParse(record.request.values).success) {
+      // Planned in the full mode's search space and outside the proxy's: only the laptop can train it.
+      return { action: 'left', detail: `values outside the proxy search space ${ctx.proxySearchSpace}; the full job waits for the laptop` };
+    }
 
     const full = ctx.queues.get('train-full');
     const state = await full.getJobState(fullId);
@@ -78,7 +85,7 @@ export function createRouteProcessor(ctx: RouteContext) {
       { mode: 'proxy', modeReason: reason, model: ctx.proxyModel, trainJobId: proxyId },
     );
     if (!switched) return { action: 'left', detail: 'experiment moved on meanwhile' };
-    await ctx.queues.add('train-proxy', proxyId, trainPayload(record, 'proxy'));
+    await ctx.queues.add('train-proxy', proxyId, trainPayload(record, 'proxy', ctx.proxySearchSpace));
     log.info({ reason }, 'full job withdrawn: running as proxy');
     return { action: 'rerouted', detail: reason };
   };

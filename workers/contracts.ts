@@ -20,6 +20,8 @@ export interface TrainRequest {
   /** The base model as configured on this machine for the mode. */
   model: string;
   datasetDir: string;
+  /** The search space the values were checked against (python/search-spaces/<name>.json). */
+  searchSpace: string;
   values: HyperParameters;
   signal: AbortSignal;
   onProgress: (progress: TrainProgress) => void;

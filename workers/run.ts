@@ -111,6 +111,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
         queues,
         experiments,
         proxyModel: config.models.proxy.model,
+        proxySearchSpace: config.models.proxy.searchSpace,
         pickupDeadlineMs: config.fleet.pickupDeadlineMs,
         recheckMs: lock.stalledIntervalMs,
         log,

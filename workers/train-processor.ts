@@ -27,7 +27,7 @@ const PROGRESS_EVERY_MS = 1_000;
 export function createTrainProcessor(ctx: TrainProcessorContext) {
   // Three declared parameters: BullMQ passes the cancellation signal only to processors that take it.
   return async (job: Job, token: string | undefined, signal?: AbortSignal): Promise<TrainingSummary> => {
-    const payload = validJob(ctx.queue, job);
+    const payload = validJob(ctx.queue, job, ctx.config);
     const log = ctx.log.child({ queue: ctx.queue, jobId: job.id, experimentId: payload.experimentId });
     const abort = signal ?? new AbortController().signal;
     try {
@@ -48,6 +48,7 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
             mode: payload.mode,
             model: ctx.config.models[payload.mode].model,
             datasetDir,
+            searchSpace: payload.searchSpace,
             values: payload.values,
             signal: abort,
             onProgress: (p) => report({ stage: 'train', ...p }),
@@ -68,12 +69,19 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
   };
 }
 
-function validJob(queue: 'train-full' | 'train-proxy', job: Job) {
+function validJob(queue: 'train-full' | 'train-proxy', job: Job, config: Config) {
   try {
     const payload = parsePayload(queue, job.data);
     const expected = jobIds.train(payload.experimentId, queue === 'train-full' ? 'full' : 'proxy');
     if (job.id !== expected || payload.mode !== (queue === 'train-full' ? 'full' : 'proxy')) {
       throw new InvalidPayloadError(`job ${job.id} on ${queue} does not match its payload (expected id ${expected})`);
+    }
+    const mine = config.models[payload.mode].searchSpace;
+    if (payload.searchSpace !== mine) {
+      throw new InvalidPayloadError(
+        `job ${job.id} was planned in search space ${payload.searchSpace}, but this machine's models.${payload.mode}.searchSpace is ${mine}; ` +
+          'give both machines the same models config',
+      );
     }
     return payload;
   } catch (error) {

@@ -5,6 +5,7 @@ import { runEvaluation } from '../src/eval/run.js';
 import { writeFileAtomic } from '../src/fs/atomic.js';
 import type { Logger } from '../src/log.js';
 import { PROJECT_ROOT } from '../src/project.js';
+import { searchSpace } from '../src/research/hyperparameters.js';
 import { writeSection } from '../src/research/section.js';
 import { runTrainer, TRAIN_PY } from '../src/train/runner.js';
 import { resolveModel } from '../src/train/tiny-model.js';
@@ -12,7 +13,7 @@ import type { Evaluator, Trainer } from './contracts.js';
 
 /**
  * The production trainer: the payload's values rendered into a copy of this checkout's python/train.py in the
- * job's run folder (the section writer validates them against the one table), then run by src/train/runner.ts.
+ * job's run folder (the section writer validates them against the job's search space), then run by src/train/runner.ts.
  */
 export function mlxTrainer(config: Config, log: Logger): Trainer {
   // The copy in the run folder still imports python/hparams.py; this process exists to run trainers.
@@ -23,7 +24,7 @@ export function mlxTrainer(config: Config, log: Logger): Trainer {
   return async (request) => {
     const trainPy = join(request.runDir, 'train.py');
     const outDir = join(request.runDir, 'adapter');
-    writeFileAtomic(trainPy, writeSection(readFileSync(TRAIN_PY, 'utf8'), request.values));
+    writeFileAtomic(trainPy, writeSection(readFileSync(TRAIN_PY, 'utf8'), request.values, undefined, searchSpace(request.searchSpace).table));
     const model = await resolveModel(request.model, { councilDir: config.council.dir, stateDir: config.paths.state });
     const mode = config.models[request.mode];
     let iters = Number(request.values.ITERS ?? 0);
@@ -37,6 +38,7 @@ export function mlxTrainer(config: Config, log: Logger): Trainer {
         maxSeqLength: config.models.training.maxSeqLength,
         batchSize: config.models.training.batchSize,
         valBatches: config.models.training.valBatches,
+        searchSpace: request.searchSpace,
       },
       {
         graceSeconds: mode.graceSeconds,

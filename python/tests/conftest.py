@@ -73,8 +73,8 @@ def section_source(overrides: dict[str, str]) -> str:
 def write_train_py(directory: Path, overrides: dict[str, str] | None = None, source: str | None = None) -> Path:
     """A runnable copy of train.py (with hparams.py and the table beside it) holding a modified section."""
     directory.mkdir(parents=True, exist_ok=True)
-    for name in ("hparams.py", "hyperparameters.json"):
-        shutil.copy(PYTHON_DIR / name, directory / name)
+    shutil.copy(PYTHON_DIR / "hparams.py", directory / "hparams.py")
+    shutil.copytree(PYTHON_DIR / "search-spaces", directory / "search-spaces", dirs_exist_ok=True)
     path = directory / "train.py"
     path.write_text(source if source is not None else section_source(overrides or {}), encoding="utf-8")
     return path

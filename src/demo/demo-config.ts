@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { idleCommand, type IdleServerFiles } from './idle-model-server.js';
 
 export interface DemoLayout {
   /** The demo's own folder under the project's state folder; everything the demo writes lives here. */
@@ -15,6 +16,16 @@ export interface DemoLayout {
   /** Wall-clock training budget per experiment. */
   budgetSeconds: number;
   redisPrefix: string;
+  /** The Mini's daytime model server (src/demo/idle-model-server.ts): its folder, port and stable adapter. */
+  idle: IdleServerFiles;
+  /** After the last GPU job, how long the Mini's worker waits for another before restoring the idle server. */
+  idleRestoreDelayMs: number;
+}
+
+/** A morning deadline a day away, so a demo started just before 07:00 is not cut short by it. */
+export function morningADayAway(now: Date): string {
+  const earlier = new Date(now.getTime() - 60_000);
+  return `${String(earlier.getHours()).padStart(2, '0')}:${String(earlier.getMinutes()).padStart(2, '0')}`;
 }
 
 /**
@@ -28,14 +39,29 @@ export function writeDemoConfigs(layout: DemoLayout): { mini: string; mbp: strin
       state,
       repo: layout.repo,
       memoryEvents: join(layout.root, 'memory', 'events'),
-      stableAdapter: join(layout.root, 'stable-adapter'),
+      stableAdapter: layout.idle.adapter,
     },
+    // Only the Mini serves by day: an mlx_lm.server on the base model plus the stable adapter.
+    ...(machine === 'mini'
+      ? {
+          idleServer: {
+            enabled: true,
+            start: idleCommand('start', layout.idle),
+            stop: idleCommand('stop', layout.idle),
+            healthUrl: `http://127.0.0.1:${layout.idle.port}/health`,
+            healthTimeoutMs: 180_000,
+            restoreDelayMs: layout.idleRestoreDelayMs,
+            morningDeadline: morningADayAway(new Date()),
+          },
+        }
+      : {}),
     council: { dir: layout.councilDir },
     redis: { url: layout.redisUrl, embedded: false, prefix: layout.redisPrefix },
     models: {
-      // On a Mac these are the 9B and 27B; here both modes use the tiny model, each with its own champion.
-      proxy: { model: layout.model, budgetSeconds: layout.budgetSeconds, graceSeconds: 120 },
-      full: { model: layout.model, budgetSeconds: layout.budgetSeconds, graceSeconds: 120 },
+      // On a Mac these are the 9B and 27B with the Qwen search space; here both modes use the tiny model and its
+      // own table (python/search-spaces/tiny.json), each mode with its own champion.
+      proxy: { model: layout.model, budgetSeconds: layout.budgetSeconds, graceSeconds: 120, searchSpace: 'tiny' },
+      full: { model: layout.model, budgetSeconds: layout.budgetSeconds, graceSeconds: 120, searchSpace: 'tiny' },
       training: { valBatches: 4 },
     },
     fleet: {

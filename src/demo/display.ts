@@ -1,6 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import type { ExperimentProgress } from '../research/executor.js';
 import type { ResultRow } from '../research/results-format.js';
+import type { IdleEvent } from './idle-model-server.js';
 
 /**
  * What the person watching the demo sees: one line per phase, a bar for training (iterations, loss, ETA) and
@@ -50,6 +51,20 @@ export class DemoDisplay {
     const stats = row.wins === null ? '' : `, ${row.wins} wins / ${row.losses} losses, p=${row.p?.toFixed(3)}`;
     this.out.write(`  ⇒ ${row.experimentId}: ${row.result.toUpperCase()} (${row.mode ?? '-'} mode; ${score}${stats})\n`);
     for (const reason of row.reasons) this.out.write(`     · ${reason}\n`);
+  }
+
+  /** A start or stop of the Mini's idle model server, with the caller's reason (the GPU lease, or the demo after a keep). */
+  idleEvent(event: IdleEvent): void {
+    const why = event.reason ? ` [${event.reason}]` : '';
+    this.note(`${this.tty ? '◆' : '*'} idle model server ${event.action === 'stop' ? 'stop' : 'start'}: ${event.detail}${why}`);
+  }
+
+  /** One answer of the idle server to the demo's fixed question. */
+  reply(label: string, question: string | null, text: string): void {
+    this.stopBar();
+    if (question) this.out.write(`  ? ${question}\n`);
+    this.out.write(`  ${label}:\n`);
+    for (const line of text.split('\n')) this.out.write(`     │ ${line}\n`);
   }
 
   close(): void {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadConfig } from '../config/load.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { readPresence } from '../fleet/presence.js';
 import { PROJECT_ROOT } from '../project.js';
 import { startRedisServer } from '../redis/server-process.js';
@@ -13,13 +14,16 @@ import type { ResultRow } from '../research/results-format.js';
 import { runLoop } from '../research/loop.js';
 import { ensureTinyModel } from '../train/tiny-model.js';
 import { loadCouncil } from '../council/load.js';
+import { IdleServer } from '../fleet/idle-server.js';
 import { loopDeps } from '../cli/commands/research-wiring.js';
 import { onCleanup } from '../cli/lifecycle.js';
 import { freePort } from '../net/free-port.js';
 import { startCli, type ChildProcess } from './children.js';
 import { writeDemoConfigs } from './demo-config.js';
 import type { DemoDisplay } from './display.js';
-import { commitDemoStartingPoint, prepareScratchRepo } from './workspace.js';
+import { askIdleServer, DEMO_QUESTION, serveChampion, watchIdleEvents, type Reply } from './idle-night.js';
+import { idleCommand, readLoaded, type IdleServerFiles } from './idle-model-server.js';
+import { prepareScratchRepo } from './workspace.js';
 
 export interface DemoOptions {
   experiments: number;
@@ -36,7 +40,12 @@ export interface DemoOutcome {
   repo: string;
   dashboard: string;
   interrupted: boolean;
+  /** The idle server's answers to the fixed question before and after the night. */
+  replies: { before: Reply; after: Reply | null };
 }
+
+/** After the Mini's last GPU job, its worker waits this long for another before restoring the idle server. */
+const IDLE_RESTORE_DELAY_MS = 5_000;
 
 /**
  * The whole distributed loop on one machine: an embedded Redis, the coordinator server, a Mini-role and a
@@ -60,9 +69,23 @@ export async function runDemo(options: DemoOptions, display: DemoDisplay): Promi
 
   display.phase('scratch repository: a clone of this checkout, so your own stays untouched');
   const scratch = await prepareScratchRepo(PROJECT_ROOT, join(options.dir, 'repo'));
-  const agents = loadCouncil(councilDir).agents.map((a) => a.id);
-  await commitDemoStartingPoint(scratch.path, agents);
-  display.note(`${scratch.path} (from ${scratch.head.slice(0, 8)}; LEARNING_RATE starts at 1e-4 for the tiny model)`);
+  const council = loadCouncil(councilDir);
+  display.note(`${scratch.path} (from ${scratch.head.slice(0, 8)}); both modes search python/search-spaces/tiny.json from its baseline`);
+
+  // Each demo starts with no champion: last run's stable adapter and idle-server state go.
+  const idle: IdleServerFiles = {
+    dir: join(options.dir, 'idle-server'),
+    model: model.modelDir,
+    adapter: join(options.dir, 'stable-adapter'),
+    port: await freePort(),
+    maxTokens: 48,
+  };
+  const stopIdle = () => execa(idleCommand('stop', idle)[0]!, idleCommand('stop', idle).slice(1), { reject: false });
+  // A server left by an interrupted demo is found by the pid file in the old folder.
+  if (existsSync(join(idle.dir, 'server.pid'))) await stopIdle();
+  rmSync(idle.dir, { recursive: true, force: true });
+  rmSync(idle.adapter, { recursive: true, force: true });
+  mkdirSync(idle.dir, { recursive: true });
 
   const serverPort = await freePort();
   const files = writeDemoConfigs({
@@ -74,7 +97,26 @@ export async function runDemo(options: DemoOptions, display: DemoDisplay): Promi
     serverPort,
     budgetSeconds: options.budgetSeconds,
     redisPrefix: 'demo',
+    idle,
+    idleRestoreDelayMs: IDLE_RESTORE_DELAY_MS,
   });
+  const config = loadConfig({ file: files.mini, env: { ...process.env, REDIS_URL: '' } });
+  const log = pino({ level: 'info' }, pino.destination({ dest: join(logDir, 'planner.log'), sync: true }));
+
+  display.phase('idle model server: the Mini serves by day with mlx_lm.server on the base model plus the stable adapter');
+  const idleServer = new IdleServer(config.idleServer, config.paths.state, log.child({ part: 'idle-server' }));
+  // Registered before the workers' cleanup, so it runs after it (cleanups run last-in first-out): a worker that
+  // stops restores the idle server, and this stops it for good.
+  onCleanup(async () => {
+    await stopIdle();
+    rmSync(join(config.paths.state, 'idle-server.stopped'), { force: true });
+  });
+  await idleServer.start('the demo begins: daytime');
+  const stopWatching = watchIdleEvents(idle.dir, (event) => display.idleEvent(event));
+  onCleanup(stopWatching);
+  const askTimeoutMs = config.eval.requestTimeoutMs;
+  const before = await askIdleServer(idle.port, council, idle.dir, askTimeoutMs, options.signal);
+  display.reply(`before the night (${before.experimentId ?? 'bare base model'})`, `${council.agents[0]!.id}: ${DEMO_QUESTION}`, before.text);
   const env = { ...process.env, AUTORESEARCH_SERVER_TOKEN: randomBytes(16).toString('hex') };
   const children: ChildProcess[] = [];
   const start = (name: string, args: string[]) => {
@@ -102,8 +144,6 @@ export async function runDemo(options: DemoOptions, display: DemoDisplay): Promi
   await waitFor(async () => (await online('mini')) && (await online('mbp')), 60_000, 'both workers to report in', options.signal);
   display.note(`both online; logs in ${logDir}`);
 
-  const config = loadConfig({ file: files.mini, env: { ...process.env, REDIS_URL: '' } });
-  const log = pino({ level: 'info' }, pino.destination({ dest: join(logDir, 'planner.log'), sync: true }));
   const deps = await loopDeps({ config, log, signal: options.signal }, { planner: true });
   display.note(`planner: ${deps.planner.name}`);
 
@@ -133,12 +173,40 @@ export async function runDemo(options: DemoOptions, display: DemoDisplay): Promi
       await waitFor(() => online('mbp'), 60_000, 'the laptop to report in', options.signal);
     }
     display.phase(`experiment ${n} of ${options.experiments}`);
-    const before = readResults(resultsFile).rows.length;
+    const rowsBefore = readResults(resultsFile).rows.length;
     const summary = await runLoop(deps, { maxExperiments: 1, deadline, mode: 'auto', signal: options.signal });
-    for (const row of readResults(resultsFile).rows.slice(before)) display.decision(row);
+    const decided = readResults(resultsFile).rows.slice(rowsBefore);
+    for (const row of decided) display.decision(row);
     interrupted = options.signal.aborted || summary.abandoned !== null;
+    const kept = decided.filter((r) => r.result === 'keep').at(-1);
+    if (kept && !interrupted) {
+      display.phase(`new champion ${kept.experimentId}: promoted to ${config.paths.stableAdapter}; the idle server must serve it`);
+      const how = await serveChampion({
+        idle: idleServer,
+        idleDir: idle.dir,
+        stateDir: config.paths.state,
+        experimentId: kept.experimentId,
+        stableAdapter: config.paths.stableAdapter,
+        waitMs: IDLE_RESTORE_DELAY_MS + config.idleServer.healthTimeoutMs,
+        log,
+        signal: options.signal,
+      });
+      display.note(how === 'already' ? 'the worker had already restored it with the new champion' : 'restarted with the new champion');
+    }
   }
   display.close();
+
+  let after: Reply | null = null;
+  if (!interrupted) {
+    display.phase('the morning: the restored idle server answers the same question');
+    await waitFor(() => idleServer.healthy(), IDLE_RESTORE_DELAY_MS + config.idleServer.healthTimeoutMs, 'the idle server to be restored', options.signal);
+    after = await askIdleServer(idle.port, council, idle.dir, askTimeoutMs, options.signal);
+    display.reply(`before the night (${before.experimentId ?? 'bare base model'})`, `${council.agents[0]!.id}: ${DEMO_QUESTION}`, before.text);
+    display.reply(`after the night (${after.experimentId ? `stable adapter from ${after.experimentId}` : 'still the bare base model: nothing was kept'})`, null, after.text);
+    display.note(after.raw === before.raw ? 'the reply is unchanged' : 'the reply changed');
+  }
+  stopWatching();
+  writeFileAtomic(join(idle.dir, 'replies.json'), `${JSON.stringify({ question: DEMO_QUESTION, agent: council.agents[0]!.id, before, after }, null, 2)}\n`);
 
   display.phase('results');
   await execa(process.execPath, [join(PROJECT_ROOT, 'bin', 'autoresearch.js'), '-c', files.mini, 'results'], {
@@ -151,13 +219,15 @@ export async function runDemo(options: DemoOptions, display: DemoDisplay): Promi
   display.note(`eval records     ${join(config.paths.state, 'evals')}/<run>/records.jsonl (per experiment: ${config.paths.logs}/<id>/)`);
   display.note(`memory events    ${config.paths.memoryEvents}`);
   display.note(`git              ${scratch.path}, branch ${config.run.branch}; refs: ${String(refs.stdout).split('\n').filter(Boolean).length} under refs/autoresearch/`);
+  const loaded = readLoaded(idle.dir);
+  display.note(`idle server      ${idle.dir} (loaded.json: ${loaded?.adapterPath ? `${loaded.adapterPath} from ${loaded.experimentId}` : 'the bare base model'}; events.jsonl)`);
   display.note(`dashboard        ${dashboard}${options.serve ? '' : ' (stopped with the demo; use --serve to keep it up)'}`);
 
   if (options.serve && !options.signal.aborted) {
     display.phase(`serving the dashboard at ${dashboard} until Ctrl-C`);
     await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
   }
-  return { rows: readResults(resultsFile).rows, resultsFile, repo: scratch.path, dashboard, interrupted };
+  return { rows: readResults(resultsFile).rows, resultsFile, repo: scratch.path, dashboard, interrupted, replies: { before, after } };
 }
 
 async function httpOk(url: string): Promise<boolean> {

@@ -6,6 +6,9 @@ import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 
+/** The stop and start commands get the reason in this variable (for their logs; launchctl ignores it). */
+export const REASON_ENV = 'AUTORESEARCH_IDLE_REASON';
+
 /**
  * The daytime model server: stopped before GPU work and always started again. Before stopping it, a marker
  * file is written to the state folder, so if this process dies while it is down, the next worker start (or
@@ -34,7 +37,7 @@ export class IdleServer {
   async stop(reason: string): Promise<void> {
     if (!this.settings.enabled) return;
     writeFileAtomic(this.markerFile, `${JSON.stringify({ pid: process.pid, at: new Date().toISOString(), reason })}\n`);
-    const result = await execa(this.settings.stop![0]!, this.settings.stop!.slice(1), { reject: false, timeout: 60_000 });
+    const result = await execa(this.settings.stop![0]!, this.settings.stop!.slice(1), { reject: false, timeout: 60_000, env: { [REASON_ENV]: reason } });
     if (result.failed) {
       // Stopping a server that is not running fails on launchctl; the GPU is free either way.
       this.log.warn({ exitCode: result.exitCode, stderr: result.stderr.slice(-500) }, 'idle server stop command failed');
@@ -47,7 +50,7 @@ export class IdleServer {
   async start(reason: string): Promise<void> {
     if (!this.settings.enabled) return;
     if (!(await this.healthy())) {
-      const result = await execa(this.settings.start![0]!, this.settings.start!.slice(1), { reject: false, timeout: 60_000 });
+      const result = await execa(this.settings.start![0]!, this.settings.start!.slice(1), { reject: false, timeout: 60_000, env: { [REASON_ENV]: reason } });
       if (result.failed) {
         this.log.warn({ exitCode: result.exitCode, stderr: result.stderr.slice(-500) }, 'idle server start command failed');
       }

@@ -11,6 +11,7 @@ import type { Message, MessageCreateParamsNonStreaming, MessageParam } from '@an
 import type { Logger } from '../log.js';
 import { costUsd, type CostMeter, type Pricing } from './cost.js';
 import { contextMessage, proposalTool, TOOL_NAME } from './prompt.js';
+import { withRanges } from './program.js';
 import { checkProposal, describeChanges, type ValuesValidator } from './proposal.js';
 import { PlannerFatalError, type PlanOutcome, type Planner, type PlannerContext, type PlannerUsage } from './types.js';
 
@@ -63,7 +64,7 @@ export function claudePlanner(options: ClaudePlannerOptions): Planner {
         const params: MessageCreateParamsNonStreaming = {
           model: options.model,
           max_tokens: options.maxTokens,
-          system: [{ type: 'text', text: options.program, cache_control: { type: 'ephemeral' } }],
+          system: [{ type: 'text', text: withRanges(options.program, context.specs), cache_control: { type: 'ephemeral' } }],
           tools: [proposalTool(context.specs, context.agents)],
           tool_choice: { type: 'tool', name: TOOL_NAME, disable_parallel_tool_use: true },
           messages,

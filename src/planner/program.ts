@@ -8,7 +8,7 @@ export const PROGRAM_FILE = join(PROJECT_ROOT, 'program.md');
 export const RANGES_BEGIN = /<!-- ranges:begin[^>]*-->\n/;
 export const RANGES_END = '<!-- ranges:end -->';
 
-/** The ranges table as program.md must show it, generated from python/hyperparameters.json. Pure. */
+/** The ranges table as program.md must show it, generated from a search space (python/search-spaces/). Pure. */
 export function rangesTable(specs: readonly ParamSpec[]): string {
   const rows = specs.map((s) => {
     const range =
@@ -36,7 +36,18 @@ export function loadProgram(specs: readonly ParamSpec[], file = PROGRAM_FILE): s
   const text = readFileSync(file, 'utf8');
   const table = tableInProgram(text);
   if (table !== rangesTable(specs)) {
-    throw new Error(`${file}: the ranges table between the ranges markers does not match python/hyperparameters.json; regenerate it from rangesTable()`);
+    throw new Error(`${file}: the ranges table between the ranges markers does not match python/search-spaces/qwen.json; regenerate it from rangesTable()`);
   }
   return text;
+}
+
+/**
+ * program.md with its ranges table replaced by the one of the search space in use (the file shows the default,
+ * the Qwen table): a mode whose base model has another table is planned with that table's ranges. Pure.
+ */
+export function withRanges(program: string, specs: readonly ParamSpec[]): string {
+  const begin = RANGES_BEGIN.exec(program);
+  const end = program.indexOf(RANGES_END);
+  if (!begin || end < 0) return program;
+  return `${program.slice(0, begin.index + begin[0].length)}${rangesTable(specs)}\n${program.slice(end)}`;
 }

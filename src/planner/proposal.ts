@@ -1,16 +1,19 @@
 import { z } from 'zod';
 import type { SectionValues } from '../research/executor.js';
-import { validateValues } from '../research/hyperparameters.js';
+import { validateValues, type HyperparameterTable } from '../research/hyperparameters.js';
 import { configKey, HYPOTHESIS_KEY, showValue } from './search-space.js';
 import type { ParamSpec, PlannerContext, Proposal } from './types.js';
 
-/** Validates a whole section against the ranges table (src/research/hyperparameters.ts supplies it). */
-export type ValuesValidator = (values: unknown) => { success: true; data: SectionValues } | { success: false; issues: string[] };
+/** Validates a whole section against a search space's table (src/research/hyperparameters.ts supplies it). */
+export type ValuesValidator = (
+  values: unknown,
+  table: HyperparameterTable,
+) => { success: true; data: SectionValues } | { success: false; issues: string[] };
 
-/** The ranges table's validator for this council's agents. */
+/** The validator for this council's agents, against the table of the search space being planned in. */
 export function sectionValidator(agents: readonly string[]): ValuesValidator {
-  return (values) => {
-    const checked = validateValues(values, agents);
+  return (values, table) => {
+    const checked = validateValues(values, agents, table);
     return checked.success ? { success: true, data: checked.data as unknown as SectionValues } : checked;
   };
 }
@@ -31,7 +34,7 @@ const inputSchema = z.strictObject({
  */
 export function checkProposal(
   input: unknown,
-  context: Pick<PlannerContext, 'current' | 'history' | 'specs'>,
+  context: Pick<PlannerContext, 'current' | 'history' | 'specs' | 'searchSpace'>,
   validate: ValuesValidator,
 ): { ok: true; proposal: Proposal } | { ok: false; issues: string[] } {
   const shape = inputSchema.safeParse(input);
@@ -55,7 +58,7 @@ export function checkProposal(
         : value;
   }
   merged[HYPOTHESIS_KEY] = hypothesis;
-  const checked = validate(merged);
+  const checked = validate(merged, context.searchSpace.table);
   if (!checked.success) issues.push(...checked.issues);
   if (issues.length > 0) return { ok: false, issues };
   const values = checked.success ? checked.data : (merged as SectionValues);

@@ -3,7 +3,7 @@ import type { Mode, RequestedMode, SectionValues, TrainingSummary } from '../res
 import type { ResultRow } from '../research/results-format.js';
 
 export type { ParamSpec } from '../research/hyperparameters.js';
-import type { ParamSpec } from '../research/hyperparameters.js';
+import type { ParamSpec, SearchSpace } from '../research/hyperparameters.js';
 
 /** What a planner sees before proposing: everything is read from files the loop owns, never from memory. */
 export interface PlannerContext {
@@ -17,6 +17,9 @@ export interface PlannerContext {
   champion: { mode: Mode; row: ResultRow; summary: EvalSummary } | null;
   lastTraining: TrainingSummary | null;
   agents: string[];
+  /** The search space of the mode this experiment is planned for (its base model's table). */
+  searchSpace: SearchSpace;
+  /** The search space's parameters: what may change, within which ranges, from which baselines. */
   specs: ParamSpec[];
 }
 

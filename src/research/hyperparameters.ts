@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../project.js';
 
 /**
- * The one table of tunable hyperparameters, python/hyperparameters.json, read once. python/hparams.py reads the
- * same file, so a name, type or range means the same thing on both sides.
+ * Search spaces: tables of the tunable hyperparameters (names, types, ranges, baselines), one JSON file per base
+ * model family in python/search-spaces/, chosen per mode by `models.<mode>.searchSpace`. python/hparams.py reads
+ * the same files, so a name, type or range means the same thing on both sides.
  */
 const paramSchema = z.strictObject({
   name: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
@@ -28,7 +29,17 @@ const tableSchema = z.strictObject({
 export type HyperparameterTable = z.infer<typeof tableSchema>;
 export type ParamSpec = HyperparameterTable['parameters'][number];
 
-export const TABLE_FILE = join(PROJECT_ROOT, 'python', 'hyperparameters.json');
+export const SEARCH_SPACES_DIR = join(PROJECT_ROOT, 'python', 'search-spaces');
+/** The seed's table, sized for the Qwen 9B and 27B; what a config that names no search space gets. */
+export const DEFAULT_SEARCH_SPACE = 'qwen';
+const SPACE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+
+/** A named table, as loaded from python/search-spaces/<name>.json. */
+export interface SearchSpace {
+  name: string;
+  file: string;
+  table: HyperparameterTable;
+}
 
 /** The names the code relies on; the table must hold exactly these (checked when the table is loaded). */
 const NAMES = [
@@ -60,7 +71,7 @@ export interface HyperParameters {
 
 const AGENT_ID = /^[a-z][a-z0-9_]*$/;
 
-export function parseTable(raw: unknown, source = TABLE_FILE): HyperparameterTable {
+export function parseTable(raw: unknown, source: string): HyperparameterTable {
   const parsed = tableSchema.safeParse(raw);
   if (!parsed.success) {
     throw new Error(`${source}: not a valid hyperparameter table: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -70,15 +81,55 @@ export function parseTable(raw: unknown, source = TABLE_FILE): HyperparameterTab
   if (names.join(',') !== expected.join(',') || parsed.data.hypothesis.name !== HYPOTHESIS) {
     throw new Error(`${source}: parameters must be exactly ${expected.join(', ')} plus ${HYPOTHESIS}; found ${names.join(', ')} plus ${parsed.data.hypothesis.name}`);
   }
+  const issues: string[] = [];
+  for (const p of parsed.data.parameters) {
+    if (p.min > p.max) issues.push(`${p.name}: min ${p.min} is above max ${p.max}`);
+    else if (p.baseline < p.min || p.baseline > p.max) issues.push(`${p.name}: baseline ${p.baseline} is outside ${p.min} to ${p.max}`);
+    if (p.type === 'int' && ![p.min, p.max, p.baseline].every(Number.isInteger)) issues.push(`${p.name}: an int parameter needs whole min, max and baseline`);
+  }
+  if (issues.length > 0) throw new Error(`${source}: not a valid hyperparameter table: ${issues.join('; ')}`);
   return parsed.data;
 }
 
-let cached: HyperparameterTable | undefined;
+/** The search spaces shipped in python/search-spaces/, by name (the file name without .json). */
+export function searchSpaceNames(dir = SEARCH_SPACES_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && SPACE_NAME.test(f.slice(0, -5)))
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
 
-/** The table from python/hyperparameters.json, loaded and checked on first use. */
+/** Why `name` is not a usable search space, or null when it is one (config validation uses this). */
+export function searchSpaceProblem(name: string, dir = SEARCH_SPACES_DIR): string | null {
+  if (SPACE_NAME.test(name) && existsSync(join(dir, `${name}.json`))) return null;
+  const names = searchSpaceNames(dir);
+  return `unknown search space "${name}"; allowed: ${names.join(', ') || '(none found)'} (the files in ${dir})`;
+}
+
+const cache = new Map<string, SearchSpace>();
+
+/** The search space `name`, loaded from python/search-spaces/<name>.json and checked on first use. */
+export function searchSpace(name: string = DEFAULT_SEARCH_SPACE, dir = SEARCH_SPACES_DIR): SearchSpace {
+  const file = join(dir, `${name}.json`);
+  const hit = cache.get(file);
+  if (hit) return hit;
+  const problem = searchSpaceProblem(name, dir);
+  if (problem) throw new Error(problem);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file}: not readable JSON: ${(error as Error).message}`);
+  }
+  const space = { name, file, table: parseTable(raw, file) };
+  cache.set(file, space);
+  return space;
+}
+
+/** The table of the default search space; code that is not about a particular mode's model uses it. */
 export function hyperparameterTable(): HyperparameterTable {
-  cached ??= parseTable(JSON.parse(readFileSync(TABLE_FILE, 'utf8')) as unknown);
-  return cached;
+  return searchSpace().table;
 }
 
 /** Python's len(): code points, so an emoji counts once on both sides. */
@@ -108,8 +159,7 @@ function paramField(spec: ParamSpec, agentIds: readonly string[] | undefined): z
  * A zod schema for a full set of values. With the council's agent ids, PER_AGENT_WEIGHTS must name exactly those
  * agents; without them, any agent-id-shaped keys are accepted.
  */
-export function hyperParametersSchema(agentIds?: readonly string[]): z.ZodType<HyperParameters> {
-  const table = hyperparameterTable();
+export function hyperParametersSchema(agentIds?: readonly string[], table: HyperparameterTable = hyperparameterTable()): z.ZodType<HyperParameters> {
   const maxLength = table.hypothesis.maxLength;
   const shape: Record<string, z.ZodType> = {};
   for (const spec of table.parameters) shape[spec.name] = paramField(spec, agentIds);
@@ -132,14 +182,14 @@ export function describeValueIssues(issues: readonly z.core.$ZodIssue[]): string
 export function validateValues(
   values: unknown,
   agentIds?: readonly string[],
+  table: HyperparameterTable = hyperparameterTable(),
 ): { success: true; data: HyperParameters } | { success: false; issues: string[] } {
-  const parsed = hyperParametersSchema(agentIds).safeParse(values);
+  const parsed = hyperParametersSchema(agentIds, table).safeParse(values);
   return parsed.success ? { success: true, data: parsed.data } : { success: false, issues: describeValueIssues(parsed.error.issues) };
 }
 
 /** The baseline of every parameter, with a weight of the baseline for each agent. */
-export function baselineValues(agentIds: readonly string[]): HyperParameters {
-  const table = hyperparameterTable();
+export function baselineValues(agentIds: readonly string[], table: HyperparameterTable = hyperparameterTable()): HyperParameters {
   const values: Record<string, unknown> = {};
   for (const spec of table.parameters) {
     values[spec.name] = spec.type === 'agent_weights' ? Object.fromEntries(agentIds.map((id) => [id, spec.baseline])) : spec.baseline;

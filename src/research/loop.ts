@@ -2,26 +2,28 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describeChanges } from '../planner/proposal.js';
-import { PlannerFatalError, type ParamSpec, type Planner } from '../planner/types.js';
+import { PlannerFatalError, type Planner } from '../planner/types.js';
 import type { ExperimentExecution, ExperimentProgress, ExperimentRequest, Mode, RequestedMode, SectionValues, TrainingSummary } from './executor.js';
 import { trainingSummarySchema } from './executor.js';
 import { PlannerLease } from './lease.js';
+import { baselineValues, type SearchSpace } from './hyperparameters.js';
 import { TRAIN_PY } from './ledger.js';
 import { judge, loadChampion, record, recordWithoutExecution, type Recorder } from './outcome.js';
 import { readResults } from './results-file.js';
 import type { ResultRow } from './results-format.js';
 import { experimentId, fitsBefore, worstCaseSeconds, type ModeBudgets } from './schedule.js';
 
-/** Reads and writes python/train.py's AGENT MODIFIABLE section (src/research/section.ts). */
+/** Reads and writes python/train.py's AGENT MODIFIABLE section (src/research/section.ts) in a search space. */
 export interface SectionCodec {
-  read(source: string): SectionValues;
-  write(source: string, values: SectionValues): string;
+  read(source: string, space: SearchSpace): SectionValues;
+  write(source: string, values: SectionValues, space: SearchSpace): string;
 }
 
 export interface LoopDeps extends Recorder {
   planner: Planner;
   section: SectionCodec;
-  specs: ParamSpec[];
+  /** Each mode's search space (models.<mode>.searchSpace): the table its base model is planned and checked in. */
+  spaces: Record<Mode, SearchSpace>;
   redis: Redis;
   redisPrefix: string;
   leaseTtlMs: number;
@@ -144,7 +146,7 @@ async function runBaseline(deps: LoopDeps, mode: Mode, signal: AbortSignal, cham
 
 /** A baseline of the section at HEAD: the bare base model, or the given champion adapter. */
 export async function baselineRequest(
-  deps: Pick<LoopDeps, 'resultsPath' | 'executor' | 'ledger' | 'section' | 'now'>,
+  deps: Pick<LoopDeps, 'resultsPath' | 'executor' | 'ledger' | 'section' | 'spaces' | 'agents' | 'log' | 'now'>,
   mode: Mode,
   championAdapterSha256: string | null,
 ): Promise<ExperimentRequest> {
@@ -156,9 +158,27 @@ export async function baselineRequest(
     kind: 'baseline',
     mode,
     commit: await deps.ledger.head(),
-    values: deps.section.read(await deps.ledger.trainPyAt('HEAD')),
+    values: startingPoint(deps, await deps.ledger.trainPyAt('HEAD'), mode),
     championAdapterSha256,
   };
+}
+
+/**
+ * The section at `source`, read in `mode`'s search space. A section outside that space was written for another
+ * base model (the seed's train.py holds the Qwen table's baseline): the space's own baseline is the starting
+ * point then, and the next experiment's commit writes it whole.
+ */
+export function startingPoint(deps: Pick<LoopDeps, 'section' | 'spaces' | 'agents' | 'log'>, source: string, mode: Mode): SectionValues {
+  const space = deps.spaces[mode];
+  try {
+    return deps.section.read(source, space);
+  } catch (error) {
+    deps.log.info(
+      { mode, searchSpace: space.name, why: (error as Error).message },
+      `the section does not fit ${mode} mode's search space ${space.name}; starting from its baseline (${space.file})`,
+    );
+    return baselineValues(deps.agents, space.table) as unknown as SectionValues;
+  }
 }
 
 /**
@@ -188,9 +208,9 @@ export async function runSingle(
     const history = readResults(deps.resultsPath).rows;
     const id = experimentId('experiment', deps.now(), (x) => history.some((r) => r.experimentId === x));
     const source = deps.ledger.readTrainPy();
-    const values = deps.section.read(source);
+    const values = deps.section.read(source, deps.spaces[mode]);
     const hypothesis = typeof values.EXPERIMENT_HYPOTHESIS === 'string' ? values.EXPERIMENT_HYPOTHESIS : '';
-    const before = deps.section.read(await deps.ledger.trainPyAt('HEAD'));
+    const before = startingPoint(deps, await deps.ledger.trainPyAt('HEAD'), mode);
     const changed = Object.fromEntries(
       Object.entries(values).filter(([k, v]) => k !== 'EXPERIMENT_HYPOTHESIS' && JSON.stringify(v) !== JSON.stringify(before[k])),
     ) as SectionValues;
@@ -220,7 +240,7 @@ export type PlanStep =
   | { kind: 'stop'; reason: string }
   | { kind: 'interrupted' };
 
-export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'specs' | 'agents' | 'ledger' | 'log' | 'models' | 'resultsPath' | 'memoryEventsDir' | 'artifacts' | 'now'>;
+export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'spaces' | 'agents' | 'ledger' | 'log' | 'models' | 'resultsPath' | 'memoryEventsDir' | 'artifacts' | 'now'>;
 
 /**
  * Asks the planner for experiment `id`, then either commits the proposed section (and nothing else) to git,
@@ -229,7 +249,8 @@ export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'specs' | 'agents'
 export async function planExperiment(deps: PlanDeps, id: string, requested: RequestedMode, expectedMode: Mode, signal: AbortSignal): Promise<PlanStep> {
   const history = readResults(deps.resultsPath).rows;
   const source = deps.ledger.readTrainPy();
-  const current = deps.section.read(source);
+  const space = deps.spaces[expectedMode];
+  const current = startingPoint(deps, source, expectedMode);
   const champion = loadChampion(deps, expectedMode, deps.models[expectedMode]);
   let outcome;
   try {
@@ -242,7 +263,8 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
         champion: champion ? { mode: expectedMode, row: champion.row, summary: champion.summary } : null,
         lastTraining: lastTraining(deps, history),
         agents: deps.agents,
-        specs: deps.specs,
+        searchSpace: space,
+        specs: space.table.parameters,
       },
       signal,
     );
@@ -269,7 +291,7 @@ export async function planExperiment(deps: PlanDeps, id: string, requested: Requ
     id,
     proposal.hypothesis,
     `Changes: ${changes}\nPlanner: ${deps.planner.name}${outcome.usage ? `, $${outcome.usage.costUsd.toFixed(4)}` : ''}`,
-    deps.section.write(source, values),
+    deps.section.write(source, values, space),
   );
   return { kind: 'committed', request: { experimentId: id, kind: 'experiment', mode: requested, commit: commit.commit, values }, changes: proposal.changes };
 }
@@ -342,11 +364,16 @@ function lastTraining(deps: Pick<LoopDeps, 'artifacts'>, history: readonly Resul
   return null;
 }
 
+/** The section of a commit whose mode is unknown: read in the first search space it fits. */
 function safeRead(deps: LoopDeps, source: string): SectionValues | null {
-  try {
-    return deps.section.read(source);
-  } catch (error) {
-    deps.log.warn({ err: (error as Error).message, file: TRAIN_PY }, 'could not read the section of an undecided commit');
-    return null;
+  let problem = '';
+  for (const space of new Set(Object.values(deps.spaces))) {
+    try {
+      return deps.section.read(source, space);
+    } catch (error) {
+      problem = (error as Error).message;
+    }
   }
+  deps.log.warn({ err: problem, file: TRAIN_PY }, 'could not read the section of an undecided commit');
+  return null;
 }

@@ -1,4 +1,4 @@
-import { codePointLength, describeValueIssues, HYPOTHESIS, hyperparameterTable, hyperParametersSchema, type HyperParameters } from './hyperparameters.js';
+import { codePointLength, describeValueIssues, HYPOTHESIS, hyperparameterTable, hyperParametersSchema, type HyperparameterTable, type HyperParameters } from './hyperparameters.js';
 
 /**
  * Reads and writes the AGENT MODIFIABLE section of python/train.py. Pure: strings in, strings out.
@@ -255,8 +255,7 @@ function describe(v: PyValue): string {
 }
 
 /** Python literals to plain values, checking int-ness where the table asks for a whole number. */
-function toValues(raw: Map<string, PyValue>): Record<string, unknown> {
-  const table = hyperparameterTable();
+function toValues(raw: Map<string, PyValue>, table: HyperparameterTable): Record<string, unknown> {
   const specs = new Map(table.parameters.map((p) => [p.name, p]));
   const out: Record<string, unknown> = {};
   const expected = [...specs.keys(), HYPOTHESIS];
@@ -291,20 +290,21 @@ function toValues(raw: Map<string, PyValue>): Record<string, unknown> {
   return out;
 }
 
-function validated(values: unknown, agentIds: readonly string[] | undefined): HyperParameters {
-  const parsed = hyperParametersSchema(agentIds).safeParse(values);
+function validated(values: unknown, agentIds: readonly string[] | undefined, table: HyperparameterTable): HyperParameters {
+  const parsed = hyperParametersSchema(agentIds, table).safeParse(values);
   if (!parsed.success) throw new SectionError(describeValueIssues(parsed.error.issues).join('; '));
   return parsed.data;
 }
 
 /**
- * The section's values, validated against the table (and, given the council's agent ids, PER_AGENT_WEIGHTS
- * against exactly those agents). Throws SectionError naming the parameter on any problem.
+ * The section's values, validated against the table (a search space's; the default one unless given) and, given
+ * the council's agent ids, PER_AGENT_WEIGHTS against exactly those agents. Throws SectionError naming the
+ * parameter on any problem.
  */
-export function readSection(source: string, agentIds?: readonly string[]): HyperParameters {
+export function readSection(source: string, agentIds?: readonly string[], table: HyperparameterTable = hyperparameterTable()): HyperParameters {
   const { start, end } = findBounds(source);
   const raw = new LiteralReader(source.slice(start, end)).statements();
-  return validated(toValues(raw), agentIds);
+  return validated(toValues(raw, table), agentIds, table);
 }
 
 /** A float as Python reads it back exactly: JavaScript's shortest round-trip form, with `.0` on whole numbers. */
@@ -340,8 +340,7 @@ export function pythonString(s: string): string {
   return `${out}"`;
 }
 
-function formatValues(values: HyperParameters, agentIds: readonly string[] | undefined): string {
-  const table = hyperparameterTable();
+function formatValues(values: HyperParameters, agentIds: readonly string[] | undefined, table: HyperparameterTable): string {
   const lines = table.parameters.map((spec) => {
     const v = values[spec.name as keyof HyperParameters];
     if (spec.type === 'int') return `${spec.name} = ${String(v)}`;
@@ -356,15 +355,15 @@ function formatValues(values: HyperParameters, agentIds: readonly string[] | und
 
 /**
  * `source` with the section replaced by `values` (validated first; nothing outside the markers changes).
- * Throws SectionError if the markers are missing or repeated, or a value is of the wrong type or out of range.
+ * Throws SectionError if the markers are missing or repeated, or a value is of the wrong type or out of the table's range.
  */
-export function writeSection(source: string, values: unknown, agentIds?: readonly string[]): string {
+export function writeSection(source: string, values: unknown, agentIds?: readonly string[], table: HyperparameterTable = hyperparameterTable()): string {
   const { start, end } = findBounds(source);
-  const checked = validated(values, agentIds);
+  const checked = validated(values, agentIds, table);
   const hypothesisLength = codePointLength(checked.EXPERIMENT_HYPOTHESIS);
-  if (hypothesisLength > hyperparameterTable().hypothesis.maxLength) throw new SectionError(`${HYPOTHESIS}: too long (${hypothesisLength} characters)`);
-  const result = source.slice(0, start) + formatValues(checked, agentIds) + source.slice(end);
-  const reread = readSection(result, agentIds);
+  if (hypothesisLength > table.hypothesis.maxLength) throw new SectionError(`${HYPOTHESIS}: too long (${hypothesisLength} characters)`);
+  const result = source.slice(0, start) + formatValues(checked, agentIds, table) + source.slice(end);
+  const reread = readSection(result, agentIds, table);
   if (JSON.stringify(reread) !== JSON.stringify(checked)) {
     throw new SectionError('the written section does not read back to the same values; refusing to write it');
   }

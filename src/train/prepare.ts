@@ -28,13 +28,21 @@ export interface PrepareRequest {
   /** Datasets root; the set lands in `<root>/<sha256>/`. */
   datasetsRoot: string;
   seed: number;
+  /** The table the section is checked against (python/search-spaces/<name>.json). @defaultValue qwen */
+  searchSpace?: string;
 }
 
 /** Builds (or finds, by content hash) the train/valid set for a section. Throws UsageError for a bad section or council. */
 export async function prepareDataset(request: PrepareRequest, options: PythonScriptOptions = {}): Promise<PreparedDataset> {
   const raw = await runPythonScript(
     PREPARE_PY,
-    ['--council', request.councilDir, '--train-py', request.trainPy, '--out', request.datasetsRoot, '--seed', String(request.seed)],
+    [
+      '--council', request.councilDir,
+      '--train-py', request.trainPy,
+      '--out', request.datasetsRoot,
+      '--seed', String(request.seed),
+      ...(request.searchSpace ? ['--search-space', request.searchSpace] : []),
+    ],
     options,
   );
   const result = prepareResultSchema.parse(raw);

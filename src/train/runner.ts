@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { Logger } from '../log.js';
 import { PROJECT_ROOT, venvPython } from '../project.js';
+import { DEFAULT_SEARCH_SPACE, searchSpace } from '../research/hyperparameters.js';
 import { readSection, SectionError } from '../research/section.js';
 import { classify, parseTrainLine, type ProgressEvent, type TrainResult, type TrainStatus, type ValEvent } from './events.js';
 import { mlxEnv } from './mlx-env.js';
@@ -24,6 +25,8 @@ export interface TrainJob {
   batchSize?: number;
   stepsPerEval?: number;
   valBatches?: number;
+  /** The table the section is checked against, python/search-spaces/<name>.json. @defaultValue qwen */
+  searchSpace?: string;
 }
 
 export interface RunTrainerOptions {
@@ -69,6 +72,7 @@ function trainArgs(trainPy: string, job: TrainJob): string[] {
   if (job.batchSize !== undefined) args.push('--batch-size', String(job.batchSize));
   if (job.stepsPerEval !== undefined) args.push('--steps-per-eval', String(job.stepsPerEval));
   if (job.valBatches !== undefined) args.push('--val-batches', String(job.valBatches));
+  if (job.searchSpace !== undefined) args.push('--search-space', job.searchSpace);
   return args;
 }
 
@@ -94,11 +98,12 @@ export async function runTrainer(job: TrainJob, options: RunTrainerOptions): Pro
   const base = { result: null, exitCode: undefined, signal: undefined, stderrTail: [] as string[] };
 
   if (options.signal?.aborted) return { ...base, status: 'canceled', seconds: 0, message: 'canceled before start' };
+  const space = job.searchSpace ?? DEFAULT_SEARCH_SPACE;
   try {
-    readSection(readFileSync(trainPy, 'utf8'), options.agentIds);
+    readSection(readFileSync(trainPy, 'utf8'), options.agentIds, searchSpace(space).table);
   } catch (error) {
     if (!(error instanceof SectionError)) throw error;
-    return { ...base, status: 'bad-config', seconds: seconds(), message: `invalid AGENT MODIFIABLE section in ${trainPy}: ${error.message}` };
+    return { ...base, status: 'bad-config', seconds: seconds(), message: `invalid AGENT MODIFIABLE section in ${trainPy} (search space ${space}): ${error.message}` };
   }
 
   const child = execa(options.python ?? venvPython(), trainArgs(trainPy, job), {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +9,10 @@ import { readResults } from '../../src/research/results-file.js';
 import { RESULT_KINDS, SEED_COLUMNS } from '../../src/research/results-format.js';
 
 /**
- * The README's main command as a user runs it, shortened to two experiments: embedded Redis, the coordinator,
- * a Mini and a laptop worker as processes, real training and evaluation on the tiny model, the laptop going
- * away after the first experiment. Then the outcome is checked on disk and in the process table.
+ * The README's main command as a user runs it, with its default settings: embedded Redis, the coordinator, a
+ * Mini and a laptop worker as processes, the Mini's idle model server (a real mlx_lm.server), real training and
+ * evaluation on the tiny model, the laptop going away and coming back. Then the outcome is checked on disk and
+ * in the process table.
  */
 const AGENTS = ['yoda', 'jocasta', 'windu', 'quigon', 'cilghal', 'mundi'];
 let dir: string;
@@ -27,7 +29,7 @@ async function processesMentioning(text: string): Promise<string[]> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'autoresearch-demo-'));
   serversBefore = await processesMentioning('mlx_lm.server');
-  demo = await execa(process.execPath, [join(PROJECT_ROOT, 'bin', 'autoresearch.js'), 'demo', '--experiments', '2', '--budget', '20', '--dir', dir], {
+  demo = await execa(process.execPath, [join(PROJECT_ROOT, 'bin', 'autoresearch.js'), 'demo', '--dir', dir], {
     env: { ...process.env, ANTHROPIC_API_KEY: '', VITEST: '', AUTORESEARCH_LOG_LEVEL: 'info' },
     reject: false,
     all: true,
@@ -38,7 +40,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('autoresearch demo --experiments 2', () => {
+describe('autoresearch demo (default settings)', () => {
   it('runs to the end and says what happened, phase by phase', () => {
     if (demo.exitCode !== 0) throw new Error(`demo exited ${demo.exitCode}:\n${String(demo.all).slice(-6000)}`);
     const out = String(demo.stdout);
@@ -47,6 +49,10 @@ describe('autoresearch demo --experiments 2', () => {
     expect(out).toMatch(/⇒ exp-\S+: [A-Z-]+ \(proxy mode/);
     expect(out).toContain('results.tsv');
     expect(out).toContain('dashboard');
+    expect(out).toMatch(/idle model server stop: stopped \(pid \d+\) \[(train-proxy|eval):/);
+    expect(out).toContain('idle model server start: mlx_lm.server');
+    expect(out).toContain('before the night (bare base model)');
+    expect(out).toContain('after the night');
   });
 
   it('writes results.tsv with the seed columns first and a decided row per experiment, plus a baseline per mode', () => {
@@ -57,7 +63,7 @@ describe('autoresearch demo --experiments 2', () => {
     expect(corrupt).toEqual([]);
     expect(rows.filter((r) => r.result === 'base').map((r) => r.mode).sort()).toEqual(['full', 'proxy']);
     const experiments = rows.filter((r) => r.result !== 'base');
-    expect(experiments.map((r) => r.mode)).toEqual(['full', 'proxy']);
+    expect(experiments.map((r) => r.mode)).toEqual(['full', 'proxy', 'full']);
     for (const row of rows) {
       expect(RESULT_KINDS).toContain(row.result);
       expect(row.reasons.length).toBeGreaterThan(0);
@@ -76,6 +82,29 @@ describe('autoresearch demo --experiments 2', () => {
       expect(existsSync(join(repo, 'logs', row.experimentId, 'eval', 'summary.json'))).toBe(true);
     }
     expect(existsSync(join(dir, 'memory', 'events'))).toBe(true);
+  });
+
+  it('reaches at least one keep, whose adapter is promoted and loaded by the restored idle server', () => {
+    const { rows } = readResults(join(dir, 'repo', 'results.tsv'));
+    const keeps = rows.filter((r) => r.result === 'keep');
+    expect(keeps.map((r) => `${r.experimentId}: ${r.reasons.join('; ')}`), rows.map((r) => `${r.experimentId} ${r.result}`).join(', ')).not.toEqual([]);
+    const champion = keeps.at(-1)!;
+    const stable = join(dir, 'stable-adapter');
+    expect(JSON.parse(readFileSync(join(stable, 'PROMOTED.json'), 'utf8')).experimentId).toBe(champion.experimentId);
+    const loaded = JSON.parse(readFileSync(join(dir, 'idle-server', 'loaded.json'), 'utf8'));
+    expect(loaded.adapterPath).toBe(stable);
+    expect(loaded.experimentId).toBe(champion.experimentId);
+    expect(loaded.adapterWeightsSha256).toBe(createHash('sha256').update(readFileSync(join(stable, 'adapters.safetensors'))).digest('hex'));
+  });
+
+  it("asks the idle server the same question before and after the night, and the champion's reply differs", () => {
+    const replies = JSON.parse(readFileSync(join(dir, 'idle-server', 'replies.json'), 'utf8'));
+    expect(replies.before.experimentId).toBeNull();
+    expect(replies.after.experimentId).toBe(readResults(join(dir, 'repo', 'results.tsv')).rows.filter((r) => r.result === 'keep').at(-1)?.experimentId);
+    expect(replies.after.raw).not.toBe(replies.before.raw);
+    const out = String(demo.stdout);
+    expect(out).toContain(replies.before.text.split('\n')[0]);
+    expect(out).toContain(replies.after.text.split('\n')[0]);
   });
 
   it('leaves no process behind: no redis-server, worker, server, mlx_lm.server or trainer', async () => {

@@ -9,7 +9,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { offlinePlanner } from '../../src/planner/offline.js';
 import { PROJECT_ROOT } from '../../src/project.js';
 import type { SectionValues } from '../../src/research/executor.js';
-import { hyperparameterTable } from '../../src/research/hyperparameters.js';
+import { searchSpace } from '../../src/research/hyperparameters.js';
 import { LeaseHeldError, PlannerLease } from '../../src/research/lease.js';
 import { DirtyTreeError, GitLedger } from '../../src/research/ledger.js';
 import { runLoop, type LoopDeps } from '../../src/research/loop.js';
@@ -40,8 +40,11 @@ async function setup(): Promise<{ deps: LoopDeps; repo: string; executor: FleetE
   cleanups.push(() => rmSync(root, { recursive: true, force: true }), () => rmSync(repo, { recursive: true, force: true }), () => redis.disconnect(), () => executor.close());
   const deps: LoopDeps = {
     planner: offlinePlanner(0),
-    section: { read: (s) => readSection(s, AGENTS) as unknown as SectionValues, write: (s, v) => writeSection(s, v, AGENTS) },
-    specs: hyperparameterTable().parameters,
+    section: {
+      read: (s, space) => readSection(s, AGENTS, space.table) as unknown as SectionValues,
+      write: (s, v, space) => writeSection(s, v, AGENTS, space.table),
+    },
+    spaces: { proxy: searchSpace('qwen'), full: searchSpace('qwen') },
     redis,
     redisPrefix: prefix,
     leaseTtlMs: 2_000,
@@ -90,8 +93,8 @@ describe('runLoop', () => {
     await deps.ledger.ensureBranch();
     const champion = await deps.ledger.head();
     const source = deps.ledger.readTrainPy();
-    const values = { ...deps.section.read(source), LORA_RANK: 16, EXPERIMENT_HYPOTHESIS: 'lost in a power cut' };
-    const lost = await deps.ledger.commitExperiment('exp-lost', 'lost in a power cut', 'Changes: LORA_RANK 32 -> 16', deps.section.write(source, values));
+    const values = { ...deps.section.read(source, deps.spaces.proxy), LORA_RANK: 16, EXPERIMENT_HYPOTHESIS: 'lost in a power cut' };
+    const lost = await deps.ledger.commitExperiment('exp-lost', 'lost in a power cut', 'Changes: LORA_RANK 32 -> 16', deps.section.write(source, values, deps.spaces.proxy));
     const summary = await runLoop(deps, { maxExperiments: 1, deadline: soon(), mode: 'proxy', signal: never });
     expect(summary.rows.map((r) => [r.experimentId, r.result])).toEqual([['exp-lost', 'crash']]);
     expect(summary.stoppedBecause).toBe('no time left for a baseline before the deadline');

@@ -11,7 +11,7 @@ import { loadProgram } from '../../src/planner/program.js';
 import { PlannerFatalError } from '../../src/planner/types.js';
 import { sectionValidator } from '../../src/planner/proposal.js';
 import { PROJECT_ROOT, venvPython } from '../../src/project.js';
-import { hyperparameterTable } from '../../src/research/hyperparameters.js';
+import { searchSpace } from '../../src/research/hyperparameters.js';
 import { GitLedger } from '../../src/research/ledger.js';
 import { planExperiment, type PlanDeps } from '../../src/research/loop.js';
 import { readResults } from '../../src/research/results-file.js';
@@ -23,7 +23,7 @@ import { gitIn, tempRepo } from '../support/temp-repo.js';
 const AGENTS = ['yoda', 'jocasta', 'windu', 'quigon', 'cilghal', 'mundi'];
 const KEY = 'sk-ant-api03-test-key';
 const PRICE = { inputUsdPerMTok: 1, outputUsdPerMTok: 5 };
-const specs = hyperparameterTable().parameters;
+const specs = searchSpace().table.parameters;
 const silent = pino({ level: 'silent' });
 
 let fake: FakeAnthropic;
@@ -76,8 +76,8 @@ async function setup(apiKey: string, capUsd: number): Promise<Env> {
   });
   const deps: PlanDeps = {
     planner,
-    section: { read: (s) => readSection(s, AGENTS) as never, write: (s, v) => writeSection(s, v, AGENTS) },
-    specs,
+    section: { read: (s, space) => readSection(s, AGENTS, space.table) as never, write: (s, v, space) => writeSection(s, v, AGENTS, space.table) },
+    spaces: { proxy: searchSpace(), full: searchSpace() },
     agents: AGENTS,
     ledger,
     log: silent,

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import table from '../../python/hyperparameters.json';
-import { loadProgram, PROGRAM_FILE, rangesTable, tableInProgram } from '../../src/planner/program.js';
-import type { ParamSpec } from '../../src/planner/types.js';
+import { loadProgram, PROGRAM_FILE, rangesTable, tableInProgram, withRanges } from '../../src/planner/program.js';
+import { searchSpace } from '../../src/research/hyperparameters.js';
 
-const specs = table.parameters as ParamSpec[];
+const specs = searchSpace('qwen').table.parameters;
 
 describe('program.md', () => {
-  it('shows exactly the ranges python/hyperparameters.json enforces', () => {
+  it('shows exactly the ranges of the default search space, python/search-spaces/qwen.json', () => {
     expect(tableInProgram(readFileSync(PROGRAM_FILE, 'utf8'))).toBe(rangesTable(specs));
     expect(loadProgram(specs)).toContain('propose_experiment');
   });
@@ -15,6 +14,13 @@ describe('program.md', () => {
   it('refuses a drifted table', () => {
     const drifted = specs.map((s) => (s.name === 'LORA_RANK' ? { ...s, max: 128 } : s));
     expect(() => loadProgram(drifted)).toThrow(/does not match/);
+  });
+
+  it('is sent with the ranges of the search space in use', () => {
+    const tiny = searchSpace('tiny').table.parameters;
+    const program = withRanges(loadProgram(specs), tiny);
+    expect(tableInProgram(program)).toBe(rangesTable(tiny));
+    expect(program).toContain('propose_experiment');
   });
 
   it('states the Council rules and the noise', () => {

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +94,8 @@ describe('runTrainer with the real train.py on the tiny model', () => {
     model = (await ensureTinyModel({ councilDir: join(PROJECT_ROOT, 'council'), stateDir: join(PROJECT_ROOT, '.autoresearch') })).modelDir;
     const copy = join(dir, 'python');
     mkdirSync(copy, { recursive: true });
-    for (const f of ['hparams.py', 'hyperparameters.json']) copyFileSync(join(PROJECT_ROOT, 'python', f), join(copy, f));
+    copyFileSync(join(PROJECT_ROOT, 'python', 'hparams.py'), join(copy, 'hparams.py'));
+    cpSync(join(PROJECT_ROOT, 'python', 'search-spaces'), join(copy, 'search-spaces'), { recursive: true });
     trainPy = join(copy, 'train.py');
     const values = { ...baselineValues(AGENTS), ITERS: 1200, GRAD_ACCUM: 2, LEARNING_RATE: 1e-4, EXPERIMENT_HYPOTHESIS: 'runner test: the budget stops a long run' };
     writeFileSync(trainPy, writeSection(readFileSync(join(PROJECT_ROOT, 'python', 'train.py'), 'utf8'), values, AGENTS));

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import table from '../../python/hyperparameters.json';
 import { proposeOffline, replay, STEP_INITIAL, STEP_MAX, STEP_MIN } from '../../src/planner/offline.js';
 import { axes, configKey } from '../../src/planner/search-space.js';
 import type { ParamSpec, PlannerContext } from '../../src/planner/types.js';
 import type { SectionValues } from '../../src/research/executor.js';
+import { searchSpace } from '../../src/research/hyperparameters.js';
 import type { ResultKind, ResultRow } from '../../src/research/results-format.js';
 import type { EvalSummary } from '../../src/eval/summary.js';
 
 const AGENTS = ['yoda', 'jocasta', 'windu', 'quigon', 'cilghal', 'mundi'];
-const SPECS = table.parameters as ParamSpec[];
+const SPACE = searchSpace('qwen');
+const SPECS: ParamSpec[] = SPACE.table.parameters;
 const only = (...names: string[]) => SPECS.filter((s) => names.includes(s.name));
 
 const BASELINE: SectionValues = Object.fromEntries(
@@ -27,7 +28,7 @@ function row(result: ResultKind, parameters: SectionValues, id = `exp-${Math.ran
 function context(over: Partial<PlannerContext> = {}): PlannerContext {
   return {
     experimentId: 'exp-1', mode: 'proxy', current: BASELINE, history: [row('base', BASELINE)], champion: null,
-    lastTraining: null, agents: AGENTS, specs: SPECS, ...over,
+    lastTraining: null, agents: AGENTS, searchSpace: SPACE, specs: SPECS, ...over,
   };
 }
 

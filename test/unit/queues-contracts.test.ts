@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { InvalidPayloadError, parsePayload } from '../../queues/contracts.js';
 import { jobIds } from '../../queues/names.js';
 import { manifestBytes, parseManifest } from '../../src/fleet/bundle.js';
-import { baselineValues } from '../../src/research/hyperparameters.js';
+import { baselineValues, searchSpace } from '../../src/research/hyperparameters.js';
 
 const sha = 'a'.repeat(64);
 const values = baselineValues(['yoda', 'windu']);
-const train = { experimentId: 'exp-1', mode: 'full', commit: 'abc1234', values, datasetSha256: sha };
+const train = { experimentId: 'exp-1', mode: 'full', commit: 'abc1234', searchSpace: 'qwen', values, datasetSha256: sha };
+const tinyValues = baselineValues(['yoda', 'windu'], searchSpace('tiny').table);
 
 describe('job payloads', () => {
   it('accepts a well-formed training job', () => {
@@ -21,9 +22,18 @@ describe('job payloads', () => {
     ['an unknown parameter', { ...train, values: { ...values, iters: 1 } }, 'values'],
     ['a value out of range', { ...train, values: { ...values, LORA_RANK: 4096 } }, 'LORA_RANK'],
     ['a missing commit', { ...train, commit: undefined }, 'commit'],
+    ['an unknown search space', { ...train, searchSpace: 'gpt' }, 'allowed: qwen, tiny'],
+    ['a search space given as a path', { ...train, searchSpace: '../../etc/passwd' }, 'searchSpace'],
+    ['no search space', { ...train, searchSpace: undefined }, 'searchSpace'],
+    ["values from another model's search space", { ...train, values: tinyValues }, 'search space qwen'],
   ])('refuses %s, naming the field', (_what, payload, field) => {
     expect(() => parsePayload('train-full', payload)).toThrow(InvalidPayloadError);
     expect(() => parsePayload('train-full', payload)).toThrow(field);
+  });
+
+  it("checks the values against the job's own search space", () => {
+    expect(parsePayload('train-proxy', { ...train, mode: 'proxy', searchSpace: 'tiny', values: tinyValues }).values.LEARNING_RATE).toBe(3e-4);
+    expect(() => parsePayload('train-proxy', { ...train, mode: 'proxy', searchSpace: 'tiny', values })).toThrow(/NUM_LAYERS: .*search space tiny, .*tiny\.json/);
   });
 
   it('refuses an eval job naming an adapter by anything but its hash', () => {

@@ -45,7 +45,8 @@ async function printPlan(config: ReturnType<typeof commandContext>['config'], de
   const { mode, reason } = await deps.resolveMode(opts.mode);
   const model = deps.models[mode];
   const source = deps.ledger.readTrainPy();
-  const values = deps.section.read(source);
+  const space = deps.spaces[mode];
+  const values = deps.section.read(source, space);
   const rows = readResults(deps.resultsPath).rows;
   const champion = championRow(rows, mode, model);
   const dirty = await deps.ledger.dirtyFiles([REPO_TRAIN_PY]);
@@ -55,7 +56,7 @@ async function printPlan(config: ReturnType<typeof commandContext>['config'], de
   try {
     const trainPy = join(scratch, 'train.py');
     writeFileSync(trainPy, source);
-    dataHash = (await prepareDataset({ councilDir: config.council.dir, trainPy, datasetsRoot: join(scratch, 'datasets'), seed: config.models.training.seed })).datasetSha256;
+    dataHash = (await prepareDataset({ councilDir: config.council.dir, trainPy, datasetsRoot: join(scratch, 'datasets'), seed: config.models.training.seed, searchSpace: space.name })).datasetSha256;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -64,6 +65,7 @@ async function printPlan(config: ReturnType<typeof commandContext>['config'], de
     `dry run: nothing is committed, enqueued or written`,
     `kind:        ${opts.baseline || !champion ? `baseline${opts.baseline ? '' : ' first (no champion for this mode yet), then the experiment'}` : 'experiment'}`,
     `mode:        ${mode} (${reason}) on ${model}; budget ${budget.budgetSeconds} s + ${budget.graceSeconds} s grace, worst case ${Math.round(worstCaseSeconds('experiment', opts.mode, mode, deps.budgets, deps.pickupDeadlineMs, deps.evalAllowanceSeconds) / 60)} min with eval`,
+    `search:      ${space.name} (${space.file})`,
     `champion:    ${champion ? `${champion.experimentId} (${champion.result}, score ${champion.score?.toFixed(3) ?? '?'})` : 'none'}`,
     `data hash:   ${dataHash}${opts.skipPrepare ? ' (--skip-prepare: reused if already prepared)' : ''}`,
     `work tree:   ${dirty.length > 0 ? `REFUSED, uncommitted changes in ${dirty.join(', ')}` : 'clean apart from python/train.py'}`,
@@ -73,8 +75,8 @@ async function printPlan(config: ReturnType<typeof commandContext>['config'], de
     '',
     'commands:',
     `  git commit python/train.py (only the section) with the hypothesis, ref refs/autoresearch/experiments/<id>`,
-    `  ${venvPython()} python/prepare.py --council ${config.council.dir} --train-py <run>/train.py --out ${join(config.paths.state, 'datasets')} --seed ${config.models.training.seed}`,
-    `  ${venvPython()} <run>/train.py (from ${TRAIN_PY}) --model ${model} --data <datasets>/${dataHash.slice(0, 12)}... --out <run>/adapter --budget-seconds ${budget.budgetSeconds} --seed ${config.models.training.seed}`,
+    `  ${venvPython()} python/prepare.py --council ${config.council.dir} --train-py <run>/train.py --out ${join(config.paths.state, 'datasets')} --seed ${config.models.training.seed} --search-space ${space.name}`,
+    `  ${venvPython()} <run>/train.py (from ${TRAIN_PY}) --model ${model} --data <datasets>/${dataHash.slice(0, 12)}... --out <run>/adapter --budget-seconds ${budget.budgetSeconds} --seed ${config.models.training.seed} --search-space ${space.name}`,
     `  eval: mlx_lm.server ${model} + adapter, the suite in ${join(config.council.dir, 'eval')}, then the Council rules against the champion`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

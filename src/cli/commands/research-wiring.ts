@@ -11,10 +11,10 @@ import { sectionValidator } from '../../planner/proposal.js';
 import type { Planner } from '../../planner/types.js';
 import { producerConnection } from '../../redis/connections.js';
 import type { Mode, RequestedMode, SectionValues } from '../../research/executor.js';
-import { hyperparameterTable } from '../../research/hyperparameters.js';
+import { searchSpace, type SearchSpace } from '../../research/hyperparameters.js';
 import { GitLedger } from '../../research/ledger.js';
 import type { LoopDeps } from '../../research/loop.js';
-import { readSection, writeSection } from '../../research/section.js';
+import { readSection, SectionError, writeSection } from '../../research/section.js';
 import { redisFor, type CommandContext } from '../context.js';
 import { onCleanup } from '../lifecycle.js';
 
@@ -25,7 +25,7 @@ export function choosePlanner(ctx: CommandContext, agents: readonly string[], re
   const kind = planner.kind === 'auto' ? (key ? 'claude' : 'offline') : planner.kind;
   if (kind === 'offline') return offlinePlanner(planner.seed);
   if (!key) throw new Error('planner.kind is "claude" but ANTHROPIC_API_KEY is not set; export it, or set planner.kind: offline');
-  const specs = hyperparameterTable().parameters;
+  const specs = searchSpace().table.parameters;
   return claudePlanner({
     apiKey: key,
     model: planner.model,
@@ -55,10 +55,10 @@ export async function loopDeps(ctx: CommandContext, options: { planner: boolean 
   return {
     planner: options.planner ? choosePlanner(ctx, agents, redis) : offlinePlanner(config.planner.seed),
     section: {
-      read: (source) => readSection(source, agents) as unknown as SectionValues,
-      write: (source, values) => writeSection(source, values, agents),
+      read: (source, space) => sectionIn(space, () => readSection(source, agents, space.table) as unknown as SectionValues),
+      write: (source, values, space) => sectionIn(space, () => writeSection(source, values, agents, space.table)),
     },
-    specs: hyperparameterTable().parameters,
+    spaces: { proxy: searchSpace(config.models.proxy.searchSpace), full: searchSpace(config.models.full.searchSpace) },
     redis,
     redisPrefix: prefix,
     leaseTtlMs: config.run.leaseTtlMs,
@@ -79,6 +79,16 @@ export async function loopDeps(ctx: CommandContext, options: { planner: boolean 
     now: () => new Date(),
     onProgress: (p) => ctx.log.debug({ progress: p }, 'progress'),
   };
+}
+
+/** A section problem names the search space's file, where the allowed values are written. */
+function sectionIn<T>(space: SearchSpace, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof SectionError) throw new SectionError(`${error.message} (search space ${space.name}: ${space.file})`);
+    throw error;
+  }
 }
 
 export async function resolveMode(redis: Redis, prefix: string, requested: RequestedMode): Promise<{ mode: Mode; reason: string }> {

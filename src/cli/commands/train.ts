@@ -48,13 +48,15 @@ export function trainCommand(): Command {
       const trainPy = join(ctx.config.paths.repo, 'python', 'train.py');
 
       const modelPath = await resolveModel(model, { councilDir, stateDir: state, seed: training.seed }, scriptLog);
-      const dataset = await prepareDataset({ councilDir, trainPy, datasetsRoot: join(state, 'datasets'), seed: training.seed }, scriptLog);
+      // The section is checked against the mode's search space, as the worker would check it.
+      const searchSpace = mode.searchSpace;
+      const dataset = await prepareDataset({ councilDir, trainPy, datasetsRoot: join(state, 'datasets'), seed: training.seed, searchSpace }, scriptLog);
       say(`dataset ${dataset.datasetSha256.slice(0, 12)}: ${dataset.counts.train.total} train rows, ${dataset.counts.valid.total} valid rows`);
 
       const outDir = join(state, 'train-runs', new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, ''));
       mkdirSync(outDir, { recursive: true });
       const outcome = await runTrainer(
-        { model: modelPath, dataDir: dataset.datasetDir, outDir, budgetSeconds: budget, seed: training.seed, batchSize: training.batchSize, maxSeqLength: training.maxSeqLength, valBatches: training.valBatches },
+        { model: modelPath, dataDir: dataset.datasetDir, outDir, budgetSeconds: budget, seed: training.seed, batchSize: training.batchSize, maxSeqLength: training.maxSeqLength, valBatches: training.valBatches, searchSpace },
         {
           graceSeconds: mode.graceSeconds,
           signal: ctx.signal,

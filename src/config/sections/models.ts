@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SEARCH_SPACE, searchSpaceProblem } from '../../research/hyperparameters.js';
 import { integer, text } from '../fields.js';
 
 /**
@@ -13,6 +14,16 @@ const modeSchema = (model: string, budgetSeconds: number) =>
       budgetSeconds: integer(5, 24 * 3600).default(budgetSeconds),
       /** Extra time after the budget before the trainer is sent SIGTERM (saving the adapter takes a moment). */
       graceSeconds: integer(1, 3600).default(120),
+      /**
+       * The hyperparameter table (ranges and baselines) sized for this mode's base model: a file
+       * python/search-spaces/<name>.json. The seed's `qwen` fits the 9B and the 27B; `tiny` fits the tiny model.
+       */
+      searchSpace: text('the name of a file in python/search-spaces/, without .json')
+        .superRefine((name, ctx) => {
+          const problem = searchSpaceProblem(name);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .default(DEFAULT_SEARCH_SPACE),
     })
     .prefault({});
 
