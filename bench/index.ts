@@ -1,8 +1,9 @@
 import { benchEvalConcurrency } from './eval-concurrency.js';
+import { benchLandscape } from './landscape.js';
 import { benchMlxBlas } from './mlx-blas.js';
 
 /** `npm run bench [name...]`: benchmarks print ratios; they are never part of the test suite. */
-const all: Record<string, () => Promise<void>> = { 'mlx-blas': benchMlxBlas, 'eval-concurrency': benchEvalConcurrency };
+const all: Record<string, () => Promise<void>> = { 'mlx-blas': benchMlxBlas, 'eval-concurrency': benchEvalConcurrency, landscape: benchLandscape };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(all)) {
   const bench = all[name];

@@ -68,7 +68,9 @@ TOOLS_HEADING = "\n\nTools: "
 # (fine-tuning on a prompt of ~300 tokens instead of ~700 more than doubles the steps a budget allows). Tool calls
 # are Qwen3's `<tool_call>\n{"name": ..., "arguments": ...}\n</tool_call>`, which mlx_lm.server's json_tools parser
 # reads. The rendering of messages[:-1] with a generation prompt is always a prefix of the full rendering, which
-# mlx-lm's prompt masking relies on.
+# mlx-lm's prompt masking relies on. A conversation's last assistant turn ends at <|im_end|>, without Qwen's newline:
+# mlx-lm's loss mask takes one target past the end of a row (the padding token), and after a newline that target
+# taught the model to open every reply with <|endoftext|>; after <|im_end|>, which ends generation, it is harmless.
 CHAT_TEMPLATE = (
     "{%- if messages[0].role == 'system' or tools %}"
     "{{- '<|im_start|>system\\n' }}"
@@ -97,7 +99,7 @@ CHAT_TEMPLATE = (
     "{{- '}\\n</tool_call>' }}"
     "{%- endfor %}"
     "{%- endif %}"
-    "{{- '<|im_end|>\\n' }}"
+    "{{- '<|im_end|>' }}{%- if not loop.last %}{{- '\\n' }}{%- endif %}"
     "{%- elif message.role == 'tool' %}"
     "{%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}{{- '<|im_start|>user' }}{%- endif %}"
     "{{- '\\n<tool_response>\\n' + message.content + '\\n</tool_response>' }}"
