@@ -98,6 +98,8 @@ export async function benchLandscape(): Promise<void> {
   const state = config.paths.state;
   const work = mkdtempSync(join(state, 'bench-landscape-'));
   const seedOf = (p: Point) => p.seed ?? config.models.training.seed;
+  // Each point's train.py is a copy outside python/; it imports hparams.py from there.
+  process.env.PYTHONPATH = [join(PROJECT_ROOT, 'python'), process.env.PYTHONPATH].filter(Boolean).join(':');
 
   const built = await ensureTinyModel({ councilDir: config.council.dir, stateDir: state, seed: config.models.training.seed });
   console.log(`landscape: tiny model ${built.modelDir} (${built.cached ? 'cached' : `built in ${built.buildSeconds.toFixed(0)} s`}), ` +

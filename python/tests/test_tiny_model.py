@@ -46,12 +46,14 @@ def test_chat_template_renders_qwen3_tool_calls_and_mlx_lm_parses_them(tiny_mode
     text = tokenizer.apply_chat_template(messages, tools=tools, tokenize=False)
     # The tools are listed in one line, name and arguments, to keep prompts short.
     assert text.startswith("<|im_start|>system\nYou are Qui-Gon.\n\nTools: web_search(query)<|im_end|>\n")
-    call = text.split("<tool_call>\n")[2].split("\n</tool_call>")[0]
+    call = text.split("<tool_call>\n")[1].split("\n</tool_call>")[0]
     assert tokenizer.tool_parser(call, tools) == {"name": "web_search", "arguments": {"query": "LoRA"}}
     assert "<|im_start|>user\n<tool_response>\n3 results\n</tool_response><|im_end|>" in text
     # mlx-lm's prompt masking needs the prompt to be a prefix of the full conversation.
     prompt = tokenizer.apply_chat_template(messages[:-1], tools=tools, add_generation_prompt=True, tokenize=False)
     assert text.startswith(prompt) and prompt.endswith("<|im_start|>assistant\n")
+    # The last turn ends at <|im_end|>: mlx-lm also trains the target one past a row's end, which must not follow "\n".
+    assert text.endswith("Found three.<|im_end|>")
 
 
 def test_pretraining_corpus_holds_nothing_of_the_council():
