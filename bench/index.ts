@@ -1,8 +1,10 @@
 import { benchEvalConcurrency } from './eval-concurrency.js';
+import { benchLandscape } from './landscape.js';
 import { benchMlxBlas } from './mlx-blas.js';
 import { benchNoise } from './noise.js';
 import { benchPlanner } from './planner.js';
 import { benchWake } from './wake.js';
+
 
 /** `npm run bench [name...]`: benchmarks print ratios; they are never part of the test suite. */
 const all: Record<string, () => Promise<void>> = {
@@ -11,6 +13,7 @@ const all: Record<string, () => Promise<void>> = {
   noise: benchNoise,
   planner: benchPlanner,
   wake: benchWake,
+  landscape: benchLandscape,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(all)) {

@@ -22,19 +22,18 @@ import hashlib
 import json
 import math
 import os
-import random
 import shutil
 import sys
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
+import tiny_corpus
 from council import Council, CouncilError, load_council
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_COUNCIL = HERE.parent / "council"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 SPECIAL_TOKENS = [
     "<|endoftext|>",
@@ -59,33 +58,31 @@ MODEL_CONFIG = {
     "rope_theta": 10000.0,
     "tie_word_embeddings": True,
 }
-PRETRAIN = {"steps": 240, "conversation_repeats": 6, "full_every": 8, "batch_size": 4, "seq_length": 128, "learning_rate": 5e-3, "warmup_steps": 12, "min_lr_ratio": 0.1}
+PRETRAIN = {"steps": 320, "conversations": 4000, "attack_share": 0.35, "user_weight": 0.1, "batch_size": 8,
+            "learning_rate": 5e-3, "warmup_steps": 20, "min_lr_ratio": 0.1}
 
-TOOLS_PREAMBLE = (
-    "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-    "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
-)
-TOOLS_POSTAMBLE = (
-    "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
-    "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n"
-    "</tool_call>"
-)
+TOOLS_HEADING = "\n\nTools: "
 
-# Qwen3's template without the reasoning parts, and with each tool shown as its name, description and argument
-# names rather than the whole JSON schema: on two CPU cores the full schemas would double every prompt. The rendering of messages[:-1] with a generation prompt is
-# always a prefix of the full rendering, which mlx-lm's prompt masking relies on.
+# Qwen3's template without the reasoning parts, and with the tools listed in one line as `name(arg, ...)`: the
+# full JSON schemas would be most of every prompt, and on two CPU cores every prompt token costs training time
+# (fine-tuning on a prompt of ~300 tokens instead of ~700 more than doubles the steps a budget allows). Tool calls
+# are Qwen3's `<tool_call>\n{"name": ..., "arguments": ...}\n</tool_call>`, which mlx_lm.server's json_tools parser
+# reads. The rendering of messages[:-1] with a generation prompt is always a prefix of the full rendering, which
+# mlx-lm's prompt masking relies on. A conversation's last assistant turn ends at <|im_end|>, without Qwen's newline:
+# mlx-lm's loss mask takes one target past the end of a row (the padding token), and after a newline that target
+# taught the model to open every reply with <|endoftext|>; after <|im_end|>, which ends generation, it is harmless.
 CHAT_TEMPLATE = (
-    "{%- if tools %}"
+    "{%- if messages[0].role == 'system' or tools %}"
     "{{- '<|im_start|>system\\n' }}"
-    "{%- if messages[0].role == 'system' %}{{- messages[0].content + '\\n\\n' }}{%- endif %}"
-    "{{- " + json.dumps(TOOLS_PREAMBLE) + " }}"
+    "{%- if messages[0].role == 'system' %}{{- messages[0].content }}{%- endif %}"
+    "{%- if tools %}"
+    "{{- " + json.dumps(TOOLS_HEADING) + " }}"
     "{%- for tool in tools %}{%- set fn = tool.function if tool.function is defined else tool %}"
-    "{{- '\\n' }}{{- {'name': fn.name, 'description': fn.description, 'arguments': fn.parameters.properties | list} | tojson }}"
+    "{%- if not loop.first %}{{- '; ' }}{%- endif %}"
+    "{{- fn.name + '(' + (fn.parameters.properties | list | join(', ')) + ')' }}"
     "{%- endfor %}"
-    "{{- " + json.dumps(TOOLS_POSTAMBLE) + " }}"
+    "{%- endif %}"
     "{{- '<|im_end|>\\n' }}"
-    "{%- elif messages[0].role == 'system' %}"
-    "{{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}"
     "{%- endif %}"
     "{%- for message in messages %}"
     "{%- if message.role == 'user' or (message.role == 'system' and not loop.first) %}"
@@ -102,7 +99,7 @@ CHAT_TEMPLATE = (
     "{{- '}\\n</tool_call>' }}"
     "{%- endfor %}"
     "{%- endif %}"
-    "{{- '<|im_end|>\\n' }}"
+    "{{- '<|im_end|>' }}{%- if not loop.last %}{{- '\\n' }}{%- endif %}"
     "{%- elif message.role == 'tool' %}"
     "{%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}{{- '<|im_start|>user' }}{%- endif %}"
     "{{- '\\n<tool_response>\\n' + message.content + '\\n</tool_response>' }}"
@@ -115,8 +112,8 @@ CHAT_TEMPLATE = (
 
 def cache_key(council: Council, seed: int) -> str:
     h = hashlib.sha256()
-    h.update(Path(__file__).read_bytes())
-    h.update((HERE / "council.py").read_bytes())
+    for name in ("tiny_model.py", "tiny_corpus.py", "council.py"):
+        h.update((HERE / name).read_bytes())
     spec = {"format": FORMAT_VERSION, "seed": seed, "vocab": VOCAB_SIZE, "model": MODEL_CONFIG, "pretrain": PRETRAIN}
     h.update(json.dumps(spec, sort_keys=True).encode())
     for path in council.files():
@@ -124,34 +121,26 @@ def cache_key(council: Council, seed: int) -> str:
     return h.hexdigest()[:16]
 
 
-def conversations(council: Council) -> list[tuple[list[dict], list[dict]]]:
-    """Every council row as (messages with the agent's system prompt, tools); pool rows go to agents in turn."""
-    out = []
-    for agent in council.agents:
-        for row in agent.rows:
-            out.append(([{"role": "system", "content": agent.identity}] + row["messages"], agent.tools))
-    for i, row in enumerate(council.pool):
-        agent = council.agents[i % len(council.agents)]
-        out.append(([{"role": "system", "content": agent.identity}] + row["messages"], agent.tools))
-    return out
+def pretraining_conversations(council: Council, seed: int) -> list[tuple[list[dict], list[dict]]]:
+    """The pre-training set: the council's general pool and attacks, under made-up personas (tiny_corpus.py)."""
+    general = [row["messages"] for row in council.pool]
+    return tiny_corpus.conversations(general, PRETRAIN["conversations"], seed, PRETRAIN["attack_share"])
 
 
-def corpus_texts(council: Council) -> list[str]:
-    """The raw text the tokenizer learns from: everything the template will ever render."""
-    texts = [TOOLS_PREAMBLE, TOOLS_POSTAMBLE]
-    for agent in council.agents:
-        texts.append(agent.identity)
-        texts += [json.dumps(t, ensure_ascii=False) for t in agent.tools]
-    for messages, _ in conversations(council):
-        for m in messages[1:]:
-            texts.append(m["content"])
-            for call in m.get("tool_calls") or []:
-                fn = call["function"]
-                texts.append(json.dumps({"name": fn["name"], "arguments": fn["arguments"]}, ensure_ascii=False))
-    return texts
+def corpus_texts(council: Council, seed: int) -> list[str]:
+    """The raw text the tokenizer learns from: the pre-training set only, each distinct text once.
+
+    Not the council's own text: a token that only the council used would reach fine-tuning with the random
+    embedding it was initialised with, and LoRA leaves embeddings frozen, so the adapter could hardly ever say it.
+    Council words are spelled with tokens that pre-training has taught.
+    """
+    texts = [TOOLS_HEADING]
+    for messages, tools in pretraining_conversations(council, seed):
+        texts += [m["content"] for m in messages] + [json.dumps(t) for t in tools]
+    return list(dict.fromkeys(texts))
 
 
-def build_tokenizer(council: Council, out_dir: Path):
+def build_tokenizer(council: Council, seed: int, out_dir: Path):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -164,7 +153,7 @@ def build_tokenizer(council: Council, out_dir: Path):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(corpus_texts(council), trainer)
+    tok.train_from_iterator(corpus_texts(council, seed), trainer)
     hf = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
@@ -181,36 +170,38 @@ def build_tokenizer(council: Council, out_dir: Path):
     return PreTrainedTokenizerFast.from_pretrained(str(out_dir))
 
 
-def token_stream(council: Council, tokenizer, seed: int) -> list[int]:
-    """The pre-training corpus: conversations rendered through the chat template, shuffled, concatenated.
+def weighted_sequences(council: Council, tokenizer, seed: int) -> list[tuple[list[int], list[float]]]:
+    """Each pre-training conversation as token ids and a loss weight per predicted token.
 
-    A system prompt with its tools is ~90% of a fully rendered row, so full renderings alone would teach
-    little but the prompts. Every conversation therefore also appears on its own (no system turn)
-    PRETRAIN["conversation_repeats"] times, and one row in PRETRAIN["full_every"] appears in full.
+    Assistant turns weigh 1 and user turns PRETRAIN["user_weight"]; the system prompt weighs nothing. It is
+    most of every sequence, and learning to predict it would teach the personas rather than how to answer.
+    Weights are found by rendering growing prefixes, which the template guarantees are prefixes of the whole.
     """
-    items: list[tuple[list[dict], list[dict] | None]] = []
-    for i, (messages, tools) in enumerate(conversations(council)):
-        items += [(messages[1:], None)] * PRETRAIN["conversation_repeats"]
-        if i % PRETRAIN["full_every"] == 0:
-            items.append((messages, tools))
-    random.Random(f"{seed}/pretrain-order").shuffle(items)
-    ids: list[int] = []
-    for messages, tools in items:
-        ids += tokenizer.apply_chat_template(messages, tools=tools, tokenize=True, return_dict=False)
-    return ids
+    out = []
+    for messages, tools in pretraining_conversations(council, seed):
+        ids = tokenizer.apply_chat_template(messages, tools=tools, tokenize=True, return_dict=False)
+        weights = [0.0] * len(ids)
+        for i in range(1, len(messages)):
+            before = len(tokenizer.apply_chat_template(messages[:i], tools=tools, tokenize=True, return_dict=False,
+                                                       add_generation_prompt=messages[i]["role"] == "assistant"))
+            upto = len(tokenizer.apply_chat_template(messages[: i + 1], tools=tools, tokenize=True, return_dict=False))
+            weight = 1.0 if messages[i]["role"] == "assistant" else PRETRAIN["user_weight"]
+            weights[before:upto] = [weight] * (upto - before)
+        # Position t predicts token t + 1.
+        out.append((ids, weights[1:] + [0.0]))
+    return out
 
 
-def pretrain(model, ids: list[int], seed: int, log) -> float:
+def pretrain(model, sequences: list[tuple[list[int], list[float]]], seed: int, log) -> float:
+    """A fixed number of AdamW steps on length-bucketed, padded batches with the per-token loss weights."""
     import mlx.core as mx
     import mlx.nn as nn
     import mlx.optimizers as optim
     import numpy as np
 
-    steps, batch, seq = PRETRAIN["steps"], PRETRAIN["batch_size"], PRETRAIN["seq_length"]
-    data = np.array(ids, dtype=np.int32)
-    windows = (len(data) - 1) // seq
-    if windows < batch:
-        raise ValueError(f"the council corpus has {len(data)} tokens, too few for pre-training batches")
+    steps, batch = PRETRAIN["steps"], PRETRAIN["batch_size"]
+    if len(sequences) < batch:
+        raise ValueError(f"only {len(sequences)} pre-training conversations, too few for batches of {batch}")
     lr = PRETRAIN["learning_rate"]
     schedule = optim.join_schedules(
         [optim.linear_schedule(lr * 0.05, lr, PRETRAIN["warmup_steps"]),
@@ -219,37 +210,44 @@ def pretrain(model, ids: list[int], seed: int, log) -> float:
     )
     optimizer = optim.AdamW(learning_rate=schedule, weight_decay=0.01)
 
-    def loss_fn(m, x, y):
-        return nn.losses.cross_entropy(m(x), y).mean()
+    def loss_fn(m, x, y, w):
+        losses = nn.losses.cross_entropy(m(x), y) * w
+        return losses.sum() / mx.maximum(w.sum(), 1.0)
 
     value_and_grad = nn.value_and_grad(model, loss_fn)
-    state = [model.state, optimizer.state]
 
-    @partial(mx.compile, inputs=state, outputs=state)
-    def step(x, y):
-        loss, grads = value_and_grad(model, x, y)
+    def step(x, y, w):
+        loss, grads = value_and_grad(model, x, y, w)
         grads, _ = optim.clip_grad_norm(grads, 1.0)
         optimizer.update(model, grads)
         return loss
 
+    # Batches of similar length waste little on padding; padding to a multiple of 32 bounds the shapes compiled.
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i][0]))
+    batches = [order[i : i + batch] for i in range(0, len(order) - batch + 1, batch)]
     rng = np.random.RandomState(seed)
-    order = rng.permutation(windows)
-    cursor = 0
     losses: list[float] = []
     started = time.monotonic()
+    queue: list[int] = []
     for i in range(steps):
-        if cursor + batch > len(order):
-            order, cursor = rng.permutation(windows), 0
-        starts = order[cursor : cursor + batch] * seq
-        cursor += batch
-        chunk = np.stack([data[s : s + seq + 1] for s in starts])
-        loss = step(mx.array(chunk[:, :-1]), mx.array(chunk[:, 1:]))
-        mx.eval(state, loss)
+        if not queue:
+            queue = list(rng.permutation(len(batches)))
+        members = batches[queue.pop()]
+        width = -(-max(len(sequences[j][0]) for j in members) // 32) * 32
+        x = np.zeros((len(members), width), dtype=np.int32)
+        w = np.zeros((len(members), width), dtype=np.float32)
+        for row, j in enumerate(members):
+            ids, weights = sequences[j]
+            x[row, : len(ids)] = ids
+            w[row, : len(ids)] = weights
+        y = np.concatenate([x[:, 1:], np.zeros((len(members), 1), dtype=np.int32)], axis=1)
+        loss = step(mx.array(x), mx.array(y), mx.array(w))
+        mx.eval(model.parameters(), optimizer.state, loss)
         losses.append(loss.item())
-        if (i + 1) % 40 == 0 or i == 0:
-            window = losses[-40:]
+        if (i + 1) % 50 == 0 or i == 0:
+            window = losses[-50:]
             log(f"pre-train step {i + 1}/{steps} loss {sum(window) / len(window):.3f} ({time.monotonic() - started:.0f}s)")
-    tail = losses[-10:]
+    tail = losses[-20:]
     return sum(tail) / len(tail)
 
 
@@ -259,14 +257,16 @@ def build(council: Council, out_dir: Path, seed: int, log) -> dict:
     from mlx_lm.utils import save_config, save_model
 
     started = time.monotonic()
-    tokenizer = build_tokenizer(council, out_dir)
+    tokenizer = build_tokenizer(council, seed, out_dir)
     config = dict(MODEL_CONFIG, vocab_size=len(tokenizer), eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"))
     mx.random.seed(seed)
     model = qwen3.Model(qwen3.ModelArgs.from_dict(config))
     mx.eval(model.parameters())
-    ids = token_stream(council, tokenizer, seed)
-    log(f"tokenizer: {len(tokenizer)} tokens; corpus: {len(ids)} tokens; pre-training {PRETRAIN['steps']} steps")
-    final_loss = pretrain(model, ids, seed, log)
+    sequences = weighted_sequences(council, tokenizer, seed)
+    tokens = sum(len(ids) for ids, _ in sequences)
+    log(f"tokenizer: {len(tokenizer)} tokens; corpus: {len(sequences)} conversations, {tokens} tokens; "
+        f"pre-training {PRETRAIN['steps']} steps")
+    final_loss = pretrain(model, sequences, seed, log)
     if not math.isfinite(final_loss):
         raise RuntimeError("pre-training diverged (loss is not finite)")
     save_model(out_dir, model)
@@ -275,7 +275,7 @@ def build(council: Council, out_dir: Path, seed: int, log) -> dict:
         "format": FORMAT_VERSION,
         "seed": seed,
         "council": council.name,
-        "corpus_tokens": len(ids),
+        "corpus_tokens": tokens,
         "vocab_size": len(tokenizer),
         "pretrain": PRETRAIN,
         "final_loss": round(final_loss, 4),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from conftest import COUNCIL, MODELS_ROOT, result_line, run_script
 
 
@@ -15,7 +17,7 @@ def test_builds_offline_and_loads(tiny_model):
     assert config["model_type"] == "qwen3" and config["num_hidden_layers"] == len(model.layers) == 4
     assert config["vocab_size"] == len(tokenizer)
     info = json.loads((tiny_model / "tiny_model.json").read_text())
-    assert info["final_loss"] < 6.0  # ln(2048) = 7.6 for a model that learned nothing
+    assert info["final_loss"] < 4.0  # ln(3072) = 8.0 for a model that learned nothing
     assert not any(p.name.startswith(".tiny-") for p in MODELS_ROOT.iterdir())
 
 
@@ -42,10 +44,52 @@ def test_chat_template_renders_qwen3_tool_calls_and_mlx_lm_parses_them(tiny_mode
         {"role": "assistant", "content": "Found three."},
     ]
     text = tokenizer.apply_chat_template(messages, tools=tools, tokenize=False)
-    assert text.startswith("<|im_start|>system\nYou are Qui-Gon.\n\n# Tools")
-    call = text.split("<tool_call>\n")[2].split("\n</tool_call>")[0]
+    # The tools are listed in one line, name and arguments, to keep prompts short.
+    assert text.startswith("<|im_start|>system\nYou are Qui-Gon.\n\nTools: web_search(query)<|im_end|>\n")
+    call = text.split("<tool_call>\n")[1].split("\n</tool_call>")[0]
     assert tokenizer.tool_parser(call, tools) == {"name": "web_search", "arguments": {"query": "LoRA"}}
     assert "<|im_start|>user\n<tool_response>\n3 results\n</tool_response><|im_end|>" in text
     # mlx-lm's prompt masking needs the prompt to be a prefix of the full conversation.
     prompt = tokenizer.apply_chat_template(messages[:-1], tools=tools, add_generation_prompt=True, tokenize=False)
     assert text.startswith(prompt) and prompt.endswith("<|im_start|>assistant\n")
+    # The last turn ends at <|im_end|>: mlx-lm also trains the target one past a row's end, which must not follow "\n".
+    assert text.endswith("Found three.<|im_end|>")
+
+
+def test_pretraining_corpus_holds_nothing_of_the_council():
+    """Names, tool names and private facts of the council come only from fine-tuning, never from pre-training."""
+    import re
+
+    import tiny_model
+    from council import load_council
+
+    council = load_council(COUNCIL)
+    config = yaml.safe_load((COUNCIL / "council.yaml").read_text())
+    words = [n for entry in config["agents"] for n in entry["names"]]
+    words += [name for agent in council.agents for name in agent.tool_names]
+    words += re.findall(r"`([A-Z0-9-]+)`", "".join(agent.identity for agent in council.agents))
+    pattern = re.compile("|".join(rf"\b{re.escape(w)}\b" for w in words), re.IGNORECASE)
+    conversations = tiny_model.pretraining_conversations(council, seed=0)
+    assert len(conversations) == tiny_model.PRETRAIN["conversations"]
+    for messages, tools in conversations:
+        text = json.dumps([messages, tools])
+        assert not pattern.search(text), pattern.search(text).group(0)
+
+
+def test_pretraining_weights_only_replies_and_a_little_of_the_user(tiny_model):
+    """The loss weights: 1 on assistant tokens, PRETRAIN["user_weight"] on user tokens, 0 on the system prompt."""
+    import tiny_model as builder
+    from council import load_council
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(tiny_model))
+    council = load_council(COUNCIL)
+    ids, weights = builder.weighted_sequences(council, tokenizer, seed=0)[0]
+    assert len(ids) == len(weights)
+    trained = tokenizer.decode([ids[i + 1] for i, w in enumerate(weights) if w == 1.0])
+    messages, _ = builder.pretraining_conversations(council, seed=0)[0]
+    replies = [m["content"] for m in messages if m["role"] == "assistant"]
+    assert all(reply in trained for reply in replies)
+    system_end = ids.index(tokenizer.convert_tokens_to_ids("<|im_end|>"))
+    assert all(w == 0.0 for w in weights[:system_end])
+    assert builder.PRETRAIN["user_weight"] in weights

@@ -1,0 +1,177 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/load.js';
+import { loadCouncil } from '../src/council/load.js';
+import { pairedComparison } from '../src/eval/paired.js';
+import { runEvaluation } from '../src/eval/run.js';
+import type { EvalSummary } from '../src/eval/summary.js';
+import { fmtDelta, fmtScore, textTable } from '../src/eval/table.js';
+import { PROJECT_ROOT } from '../src/project.js';
+import { baselineValues, searchSpace, type HyperParameters } from '../src/research/hyperparameters.js';
+import { writeSection } from '../src/research/section.js';
+import { prepareDataset } from '../src/train/prepare.js';
+import { runTrainer, TRAIN_PY } from '../src/train/runner.js';
+import { ensureTinyModel } from '../src/train/tiny-model.js';
+
+/** The search space whose landscape this measures: the tiny model's. */
+const SPACE = 'tiny';
+
+interface Point {
+  name: string;
+  /** What the point is expected to show, written before it was measured. */
+  why: string;
+  change: (base: HyperParameters, agents: readonly string[]) => Partial<HyperParameters>;
+  seed?: number;
+}
+
+/**
+ * A fixed grid over the tiny search space, chosen from the table's ranges before measuring: the baseline twice
+ * (training seeds 0 and 1, for the noise), one step along each axis, the region the table calls good, and its
+ * bad corners (the top learning rate with the most iterations; a mix that starves the council or one agent).
+ */
+const GRID: Point[] = [
+  { name: 'baseline', why: 'the table baseline', change: () => ({}) },
+  { name: 'baseline-seed1', why: 'training-seed noise', change: () => ({}), seed: 1 },
+  { name: 'lr-low', why: 'a tenth of the baseline rate: too slow for the budget', change: (b) => ({ LEARNING_RATE: b.LEARNING_RATE / 10 }) },
+  { name: 'lr-x4', why: 'four times the baseline rate', change: (b) => ({ LEARNING_RATE: b.LEARNING_RATE * 4 }) },
+  { name: 'lr-x4-rank32', why: 'the good region: a higher rate and a wider adapter', change: (b) => ({ LEARNING_RATE: b.LEARNING_RATE * 4, LORA_RANK: 32, LORA_ALPHA: 64 }) },
+  { name: 'layers-1', why: 'LoRA on the last block only', change: () => ({ NUM_LAYERS: 1 }) },
+  { name: 'mix-0.9', why: 'nine general rows for every council row', change: () => ({ DATA_MIX_RATIO: 0.9 }) },
+  {
+    name: 'starve-first',
+    why: "the first agent at the minimum weight, the others at the maximum",
+    change: (_b, agents) => ({ PER_AGENT_WEIGHTS: Object.fromEntries(agents.map((a, i) => [a, i === 0 ? 0.25 : 2])) }),
+  },
+  { name: 'lr-max-long', why: 'the bad corner: the top rate for the most iterations', change: () => ({ LEARNING_RATE: 1e9, ITERS: 1e9 }) },
+];
+
+function budgetSeconds(): number {
+  const raw = process.env.LANDSCAPE_BUDGET_SECONDS ?? '45';
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 5) throw new Error(`LANDSCAPE_BUDGET_SECONDS must be a number of seconds >= 5, got "${raw}"`);
+  return value;
+}
+
+/** A value clamped into the table's range, so a point can say "the top" without repeating the number. */
+function clampToTable(values: HyperParameters): HyperParameters {
+  const out: Record<string, unknown> = { ...values };
+  for (const spec of searchSpace(SPACE).table.parameters) {
+    const v = out[spec.name];
+    const clamp = (x: number) => Math.min(spec.max, Math.max(spec.min, x));
+    if (typeof v === 'number') out[spec.name] = spec.type === 'int' ? Math.round(clamp(v)) : clamp(v);
+    else if (spec.type === 'agent_weights') out[spec.name] = Object.fromEntries(Object.entries(v as Record<string, number>).map(([a, w]) => [a, clamp(w)]));
+  }
+  return out as unknown as HyperParameters;
+}
+
+function describeChange(values: HyperParameters, base: HyperParameters): string {
+  const diffs = Object.entries(values)
+    .filter(([k, v]) => k !== 'EXPERIMENT_HYPOTHESIS' && JSON.stringify(v) !== JSON.stringify(base[k as keyof HyperParameters]))
+    .map(([k, v]) => (typeof v === 'object' ? `${k}=${Object.values(v as Record<string, number>).join('/')}` : `${k}=${v}`));
+  return diffs.join(' ') || '-';
+}
+
+interface Measured {
+  point: Point;
+  change: string;
+  iterations: number;
+  trainSeconds: number;
+  valLoss: string;
+  summary: EvalSummary;
+}
+
+/**
+ * `npm run bench -- landscape`: trains the tiny model's grid through the real trainer (prepare.py, train.py via
+ * runTrainer) and evaluates each adapter on the council's suite through mlx_lm.server, then prints every point's
+ * scores with its paired comparison against the baseline, the spread and the training-seed noise.
+ */
+export async function benchLandscape(): Promise<void> {
+  const started = Date.now();
+  const loadBefore = loadavg();
+  const budget = budgetSeconds();
+  const config = loadConfig({ cwd: PROJECT_ROOT, env: { ...process.env, REDIS_URL: '' } });
+  const council = loadCouncil(config.council.dir);
+  const agents = council.agents.map((a) => a.id);
+  const table = searchSpace(SPACE).table;
+  const base = baselineValues(agents, table);
+  const state = config.paths.state;
+  const work = mkdtempSync(join(state, 'bench-landscape-'));
+  const seedOf = (p: Point) => p.seed ?? config.models.training.seed;
+  // Each point's train.py is a copy outside python/; it imports hparams.py from there.
+  process.env.PYTHONPATH = [join(PROJECT_ROOT, 'python'), process.env.PYTHONPATH].filter(Boolean).join(':');
+
+  const built = await ensureTinyModel({ councilDir: config.council.dir, stateDir: state, seed: config.models.training.seed });
+  console.log(`landscape: tiny model ${built.modelDir} (${built.cached ? 'cached' : `built in ${built.buildSeconds.toFixed(0)} s`}), ` +
+    `${GRID.length} trainings of ${budget} s, batch ${config.models.training.batchSize}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+
+  try {
+    const baseModel = await runEvaluation({ config, model: built.modelDir, adapterPath: null });
+    console.log(`  base model: overall ${fmtScore(baseModel.summary.overall)}, jailbreak ${fmtScore(baseModel.summary.jailbreak)}`);
+    const measured: Measured[] = [];
+    for (const point of GRID) {
+      const values = clampToTable({ ...base, ...point.change(base, agents), EXPERIMENT_HYPOTHESIS: point.why });
+      const dir = join(work, point.name);
+      mkdirSync(dir, { recursive: true });
+      const trainPy = join(dir, 'train.py');
+      writeFileSync(trainPy, writeSection(readFileSync(TRAIN_PY, 'utf8'), values, agents, table));
+      const seed = seedOf(point);
+      const dataset = await prepareDataset({ councilDir: config.council.dir, trainPy, datasetsRoot: join(state, 'datasets'), seed, searchSpace: SPACE });
+      const outcome = await runTrainer(
+        {
+          model: built.modelDir, dataDir: dataset.datasetDir, outDir: join(dir, 'adapter'), budgetSeconds: budget, seed,
+          batchSize: config.models.training.batchSize, maxSeqLength: config.models.training.maxSeqLength,
+          valBatches: config.models.training.valBatches, searchSpace: SPACE,
+        },
+        { trainPy, graceSeconds: 120, agentIds: agents },
+      );
+      const result = outcome.result;
+      if (!result?.adapter_path || (outcome.status !== 'ok' && outcome.status !== 'budget')) {
+        throw new Error(`landscape: ${point.name} did not train (${outcome.status}): ${outcome.message}`);
+      }
+      const run = await runEvaluation({ config, model: built.modelDir, adapterPath: result.adapter_path, adapterSha256: result.adapter_sha256 });
+      const valLoss = `${result.initial_val_loss?.toFixed(2) ?? '-'}->${result.val_loss?.toFixed(2) ?? '-'}`;
+      measured.push({ point, change: describeChange(values, base), iterations: result.iterations, trainSeconds: result.seconds, valLoss, summary: run.summary });
+      console.log(`  ${point.name}: ${result.iterations} iterations in ${result.seconds.toFixed(0)} s, val ${valLoss}, overall ${fmtScore(run.summary.overall)}`);
+    }
+    report(measured, baseModel.summary, loadBefore, started);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function report(measured: readonly Measured[], baseModel: EvalSummary, loadBefore: number[], started: number): void {
+  const baseline = measured.find((m) => m.point.name === 'baseline')!.summary;
+  const categories = Object.keys(baseline.perCategory) as (keyof EvalSummary['perCategory'])[];
+  const rows = [
+    ['base model', '(no adapter)', '-', '-', fmtScore(baseModel.overall), fmtDelta(baseModel.overall - baseline.overall),
+      ...categories.map((c) => fmtScore(baseModel.perCategory[c])), fmtDelta(minAgentDelta(baseModel, baseline)), pairedCells(baseModel, baseline)].flat(),
+    ...measured.map((m) => [
+      m.point.name, m.change, String(m.iterations), m.valLoss, fmtScore(m.summary.overall), fmtDelta(m.summary.overall - baseline.overall),
+      ...categories.map((c) => fmtScore(m.summary.perCategory[c])), fmtDelta(minAgentDelta(m.summary, baseline)),
+      m.point.name === 'baseline' ? ['-', '-'] : pairedCells(m.summary, baseline),
+    ].flat()),
+  ];
+  console.log(textTable(['point', 'change', 'iters', 'val loss', 'overall', 'vs base', ...categories, 'worst agent', 'W/L/T', 'p'], rows));
+  const others = measured.filter((m) => m.point.name !== 'baseline' && m.point.name !== 'baseline-seed1');
+  const best = others.reduce((a, b) => (b.summary.overall > a.summary.overall ? b : a));
+  const worst = others.reduce((a, b) => (b.summary.overall < a.summary.overall ? b : a));
+  const seed1 = measured.find((m) => m.point.name === 'baseline-seed1')!.summary;
+  console.log(
+    `best ${best.point.name} ${fmtDelta(best.summary.overall - baseline.overall)} vs baseline (goal >= +0.150); ` +
+      `worst ${worst.point.name} ${fmtDelta(worst.summary.overall - baseline.overall)} (goal <= -0.050); ` +
+      `spread ${fmtScore(best.summary.overall - worst.summary.overall)}; ` +
+      `training-seed noise |seed1 - seed0| ${fmtScore(Math.abs(seed1.overall - baseline.overall))}`,
+  );
+  console.log(`load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after; ${((Date.now() - started) / 60000).toFixed(1)} min`);
+}
+
+/** The largest drop of any one agent against the baseline (the Council's per-agent rule reads this). */
+function minAgentDelta(candidate: EvalSummary, baseline: EvalSummary): number {
+  return Math.min(...Object.keys(baseline.perAgent).map((a) => (candidate.perAgent[a] ?? 0) - baseline.perAgent[a]!));
+}
+
+function pairedCells(candidate: EvalSummary, baseline: EvalSummary): string[] {
+  const p = pairedComparison(candidate, baseline);
+  return [`${p.wins}/${p.losses}/${p.ties}`, p.pValue < 0.001 ? '<0.001' : p.pValue.toFixed(3)];
+}
