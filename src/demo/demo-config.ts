@@ -29,6 +29,15 @@ export function morningADayAway(now: Date): string {
 }
 
 /**
+ * The demo's night is now, whatever the clock says: the morning deadline a day away, and the same time as the
+ * night's start, which turns the daytime pause of GPU jobs off (src/fleet/morning.ts).
+ */
+export function demoNight(now: Date): { morningDeadline: string; nightStart: string } {
+  const clock = morningADayAway(now);
+  return { morningDeadline: clock, nightStart: clock };
+}
+
+/**
  * Two machines on one host: the Mini (planner, server, proxy training, evaluation, the artifact store) and the
  * laptop (full training), each with its own config and state folder, so the laptop really fetches datasets
  * and uploads adapters over HTTP like a MacBook on the LAN would.
@@ -51,7 +60,7 @@ export function writeDemoConfigs(layout: DemoLayout): { mini: string; mbp: strin
             healthUrl: `http://127.0.0.1:${layout.idle.port}/health`,
             healthTimeoutMs: 180_000,
             restoreDelayMs: layout.idleRestoreDelayMs,
-            morningDeadline: morningADayAway(new Date()),
+            ...demoNight(new Date()),
           },
         }
       : {}),

@@ -58,7 +58,7 @@ export async function runDemo(options: DemoOptions, display: DemoDisplay): Promi
   const logDir = join(options.dir, 'logs');
   mkdirSync(logDir, { recursive: true });
 
-  display.phase('tiny model: built once from the council\'s own text, then cached');
+  display.phase('tiny model: pre-trained once on made-up personas (never the council), then cached');
   const model = await ensureTinyModel({ councilDir, stateDir });
   display.note(`model at ${model.modelDir}`);
 

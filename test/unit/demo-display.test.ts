@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { morningADayAway } from '../../src/demo/demo-config.js';
+import { demoNight, morningADayAway } from '../../src/demo/demo-config.js';
+import { gpuWindowOpen } from '../../src/fleet/morning.js';
 import { DemoDisplay } from '../../src/demo/display.js';
 
 /** A stream that is not a terminal, as in CI or when piped: the display writes plain lines. */
@@ -44,5 +45,14 @@ describe('the demo morning deadline', () => {
   it('is a minute before now, so the next one is a day away', () => {
     expect(morningADayAway(new Date(2026, 10, 28, 6, 59, 30))).toBe('06:58');
     expect(morningADayAway(new Date(2026, 10, 28, 0, 0, 10))).toBe('23:59');
+  });
+
+  it('opens the GPU window at once at any hour, so no job waits for idleServer.nightStart', () => {
+    for (const hour of [0, 7, 12, 18, 21, 23]) {
+      const now = new Date(2026, 10, 28, hour, 30);
+      const night = demoNight(now);
+      expect(gpuWindowOpen(night.nightStart, night.morningDeadline, now)).toBe(true);
+      expect(gpuWindowOpen(night.nightStart, night.morningDeadline, new Date(now.getTime() + 3 * 3_600_000))).toBe(true);
+    }
   });
 });
