@@ -32,7 +32,7 @@ describe('job payloads', () => {
   });
 
   it("checks the values against the job's own search space", () => {
-    expect(parsePayload('train-proxy', { ...train, mode: 'proxy', searchSpace: 'tiny', values: tinyValues }).values.LEARNING_RATE).toBe(3e-4);
+    expect(parsePayload('train-proxy', { ...train, mode: 'proxy', searchSpace: 'tiny', values: tinyValues }).values.LEARNING_RATE).toBe(tinyValues.LEARNING_RATE);
     expect(() => parsePayload('train-proxy', { ...train, mode: 'proxy', searchSpace: 'tiny', values })).toThrow(/NUM_LAYERS: .*search space tiny, .*tiny\.json/);
   });
 
