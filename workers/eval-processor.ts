@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Config } from '../src/config/load.js';
 import type { ArtifactStore } from '../src/fleet/artifact-client.js';
-import type { GpuLease } from '../src/fleet/gpu-lease.js';
+import { GPU_PRIORITY, type GpuLease } from '../src/fleet/gpu-lease.js';
 import type { HeartbeatHandle } from '../src/fleet/presence.js';
 import type { Logger } from '../src/log.js';
 import { InvalidPayloadError, parsePayload, type EvalResult, type JobProgress } from '../queues/contracts.js';
@@ -61,6 +61,7 @@ export function createEvalProcessor(ctx: EvalProcessorContext) {
           return { runId: run.runId, machine: ctx.config.fleet.machine };
         },
         abort,
+        GPU_PRIORITY.eval,
       );
     } catch (error) {
       const reason = cancelReasonOf(abort);

@@ -135,9 +135,17 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
       return true;
     },
   };
+  // Evaluations first: a training job on a machine that also evaluates waits while evaluations are queued.
+  const evalsWaiting = consumes.includes('eval')
+    ? async () => {
+        const counts = await queues.get('eval').getJobCounts('wait', 'prioritized');
+        return (counts.wait ?? 0) + (counts.prioritized ?? 0) > 0;
+      }
+    : undefined;
+  const trainContext = { config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished, accessGuard, ...(evalsWaiting ? { evalsWaiting } : {}) };
   const processors: Record<QueueName, () => Processor> = {
-    'train-full': () => createTrainProcessor({ queue: 'train-full', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished, accessGuard }),
-    'train-proxy': () => createTrainProcessor({ queue: 'train-proxy', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished, accessGuard }),
+    'train-full': () => createTrainProcessor({ queue: 'train-full', ...trainContext }),
+    'train-proxy': () => createTrainProcessor({ queue: 'train-proxy', ...trainContext }),
     eval: () => createEvalProcessor({ config, artifacts, lease, heartbeat, evaluator: evaluator!, log, gpuWindow, accessGuard }),
     route: () =>
       createRouteProcessor({

@@ -25,7 +25,15 @@ export interface TrainProcessorContext {
   gpuWindow: GpuWindow;
   finished: FinishedTrainings;
   accessGuard: AccessGuard;
+  /**
+   * On a machine that also evaluates: whether evaluations are waiting in the eval queue. A training job lets
+   * them take the GPU first, so a finished experiment's result never waits behind a whole training run.
+   */
+  evalsWaiting?: () => Promise<boolean>;
 }
+
+/** How often a training job waiting for queued evaluations to start looks again. */
+const EVALS_FIRST_POLL_MS = 100;
 
 /** Progress goes to Redis at most this often: a 30-minute run needs no more, and an outage queues little. */
 const PROGRESS_EVERY_MS = 1_000;
@@ -58,6 +66,7 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
         log.info({ adapterDir: finished.adapterDir }, 'this job was already trained here and its result refused: publishing that adapter, not retraining');
         return await summarize(finished);
       }
+      await letEvalsGoFirst(ctx, abort, log);
       return await ctx.lease.run(
         `${ctx.queue}:${job.id}`,
         async () => {
@@ -146,6 +155,18 @@ export async function handBack(job: Job, token: string | undefined): Promise<nev
 }
 
 /** A GPU job taken while the idle server owns the GPU goes back, delayed until the window opens, spending no attempt. */
+/** Waits while evaluations are queued on this machine; the eval worker takes them and the GPU lease orders them first. */
+async function letEvalsGoFirst(ctx: TrainProcessorContext, signal: AbortSignal, log: Logger): Promise<void> {
+  if (!ctx.evalsWaiting) return;
+  let logged = false;
+  while (await ctx.evalsWaiting().catch(() => false)) {
+    if (!logged) log.info('evaluations are queued on this machine: they take the GPU first');
+    logged = true;
+    signal.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, EVALS_FIRST_POLL_MS));
+  }
+}
+
 export async function waitForGpuWindow(window: GpuWindow, job: Job, token: string | undefined, log: Logger): Promise<void> {
   const opensAt = window(new Date());
   if (opensAt === null || !token) return;

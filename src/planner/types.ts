@@ -21,6 +21,20 @@ export interface PlannerContext {
   searchSpace: SearchSpace;
   /** The search space's parameters: what may change, within which ranges, from which baselines. */
   specs: ParamSpec[];
+  /**
+   * Experiments submitted and not yet decided (several in flight, `run.maxInFlight`), oldest first: a planner
+   * must not propose one of these configurations again, and may treat them as running trials. Absent or empty
+   * when nothing else is in flight.
+   */
+  inFlight?: InFlightExperiment[];
+}
+
+export interface InFlightExperiment {
+  experimentId: string;
+  /** The mode it was submitted in (`auto` for one a serial run left behind). */
+  mode: RequestedMode;
+  /** Its full section, hypothesis included. */
+  values: SectionValues;
 }
 
 export interface PlannerUsage {
