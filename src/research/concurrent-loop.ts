@@ -51,6 +51,7 @@ export async function runConcurrent(plain: LoopDeps, concurrency: Concurrency, o
     flights.set(request.experimentId, { request, mode, changes, landed });
   };
   try {
+    await deps.ledger.ensureBranch();
     const created = await deps.ledger.ensureLines();
     if (created.length > 0) deps.log.info({ created, from: deps.ledger.branch }, 'created the champion line of each mode at the tip of run.branch');
     const lines: Record<Mode, ChampionLine> = { full: deps.ledger.line('full'), proxy: deps.ledger.line('proxy') };
