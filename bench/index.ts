@@ -1,5 +1,6 @@
 import { benchEvalConcurrency } from './eval-concurrency.js';
 import { benchMlxBlas } from './mlx-blas.js';
+import { benchNight } from './night.js';
 import { benchNoise } from './noise.js';
 import { benchWake } from './wake.js';
 
@@ -7,6 +8,7 @@ import { benchWake } from './wake.js';
 const all: Record<string, () => Promise<void>> = {
   'mlx-blas': benchMlxBlas,
   'eval-concurrency': benchEvalConcurrency,
+  night: benchNight,
   noise: benchNoise,
   wake: benchWake,
 };
