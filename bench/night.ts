@@ -31,7 +31,7 @@ interface NightFigures {
   label: string;
   decided: { full: number; proxy: number };
   lanes: Array<{ machine: string; busyShare: number; gaps: number[] }>;
-  overhead: Array<{ mode: 'full' | 'proxy'; queueWaitMs: number; inJobMs: number; handoffMs: number; evalWaitMs: number; budgetMs: number }>;
+  overhead: Array<{ mode: 'full' | 'proxy'; queueWaitMs: number; inJobMs: number; handoffMs: number; evalDelayMs: number; budgetMs: number }>;
 }
 
 async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<NightFigures> {
@@ -79,7 +79,9 @@ async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<Nigh
           inJobMs: Math.max(0, train.finishedAt - train.startedAt - trainerMs),
           // From the training's end to its evaluation being queued: the planner's executor noticing and enqueueing.
           handoffMs: Math.max(0, evaluation.queuedAt - train.finishedAt),
-          evalWaitMs: evaluation.startedAt - evaluation.queuedAt,
+          // From the training's end to its evaluation's end, beyond the evaluation itself: waiting for the Mini's GPU
+          // (a proxy training already running is not preempted) and the hand-off.
+          evalDelayMs: evaluation.finishedAt === null ? 0 : Math.max(0, evaluation.finishedAt - train.finishedAt - TIMING.evalMs),
           budgetMs: row.mode === 'full' ? TIMING.fullMs : TIMING.proxyMs,
         },
       ];
@@ -109,7 +111,8 @@ function print(f: NightFigures): void {
     console.log(
       `    ${mode} (${own.length}) overhead per experiment as a share of its training budget: queue wait ${share((o) => o.queueWaitMs)}, ` +
         `in-job (dataset + adapter transfer + lease) ${share((o) => o.inJobMs)}, hand-off to eval ${share((o) => o.handoffMs)}; ` +
-        `orchestration ${pct(orchestration)} (goal <= ${pct(GOALS.overheadShare)}); eval waited for the GPU ${share((o) => o.evalWaitMs)}`,
+        `orchestration ${pct(orchestration)} (goal <= ${pct(GOALS.overheadShare)}); the result waited for the Mini beyond its evaluation: ` +
+        `mean ${(mean(own.map((o) => o.evalDelayMs)) / 1000).toFixed(1)} s, max ${(Math.max(...own.map((o) => o.evalDelayMs)) / 1000).toFixed(1)} s`,
     );
   }
 }

@@ -16,8 +16,8 @@ afterEach(async () => {
   while (nights.length) await nights.pop()!.close();
 });
 
-async function night(): Promise<Night> {
-  const n = await startNight({ redisUrl: inject('redisUrl'), timing: TIMING, maxInFlight: 'auto', label: 'concurrent' });
+async function night(passRate?: { full?: number; proxy?: number }): Promise<Night> {
+  const n = await startNight({ redisUrl: inject('redisUrl'), timing: TIMING, maxInFlight: 'auto', label: 'concurrent', ...(passRate ? { passRate } : {}) });
   nights.push(n);
   await n.start('mini');
   await n.start('mbp');
@@ -49,6 +49,9 @@ async function peakInFlight<T>(n: Night, work: Promise<T>): Promise<{ result: T;
  */
 async function expectExactlyOnce(n: Night): Promise<ResultRow[]> {
   const rows = readResults(n.deps.resultsPath).rows;
+  // Nothing here may fail: a crash row means an experiment was lost or decided on a broken execution.
+  const failures = Object.values(n.workers).flatMap((w) => w!.output().split('\n').filter((l) => /"level":(40|50)/.test(l)));
+  expect(rows.filter((r) => r.result === 'crash').map((r) => [r.experimentId, r.reasons]), failures.join('\n').slice(-4000)).toEqual([]);
   const ids = rows.map((r) => r.experimentId);
   expect(new Set(ids).size).toBe(ids.length);
   const events = readdirSync(n.deps.memoryEventsDir);
@@ -94,6 +97,30 @@ describe('several experiments in flight across two worker processes', () => {
     // The work tree never left run.branch, and stays clean.
     expect(gitIn(n.repo, 'rev-parse', '--abbrev-ref', 'HEAD').trim()).toBe('autoresearch/night');
     expect(await n.deps.ledger.dirtyFiles()).toEqual([]);
+  });
+
+  it('a keep in proxy mode while a full-mode experiment trains: the next proxy experiment builds on it, the full one is judged against its own champion and reverted alone', async () => {
+    // Trained proxy adapters pass clearly more cases than the base model, trained full ones clearly fewer.
+    const n = await night({ proxy: 0.9, full: 0.3 });
+    const summary = await runLoop(n.deps, { maxExperiments: 3, deadline: later(), mode: 'auto', signal: never });
+    expect(summary.stoppedBecause).toBe('reached 3 experiments');
+    const rows = await expectExactlyOnce(n);
+    const experiments = rows.filter((r) => r.result !== 'base');
+    const full = experiments.filter((r) => r.mode === 'full');
+    const proxy = experiments.filter((r) => r.mode === 'proxy');
+    expect(full).toHaveLength(1);
+    expect(proxy).toHaveLength(2);
+    const decisions = JSON.stringify(rows.map((r) => [r.experimentId, r.mode, r.result, r.reasons]));
+    expect(proxy[0]!.result, decisions).toBe('keep');
+    expect(full[0]!.result).toMatch(/^veto-|^revert$/);
+    // The proxy keep was decided while the full experiment was still in flight (its row came first), and the
+    // second proxy experiment was committed on top of the kept one.
+    expect(rows.indexOf(proxy[0]!)).toBeLessThan(rows.indexOf(full[0]!));
+    expect(gitIn(n.repo, 'rev-parse', `${proxy[1]!.commit}^`).trim()).toBe(proxy[0]!.commit);
+    // The full experiment started from the fork, not from the proxy line, and its revert left the proxy line alone.
+    const fork = gitIn(n.repo, 'rev-parse', 'refs/heads/autoresearch/night').trim();
+    expect(gitIn(n.repo, 'rev-parse', `${full[0]!.commit}^`).trim()).toBe(fork);
+    expect(gitIn(n.repo, 'rev-parse', 'refs/heads/autoresearch/night-full').trim()).toBe(fork);
   });
 
   it('a planner restart with two experiments in flight resumes both and applies each decision once', async () => {

@@ -2,7 +2,8 @@
 // The real runWorker with the step trainer (a real child process) in place of MLX; STEP_TRAINER_MS sets its
 // pace, or STEP_TRAINER_MODE_MS ({"full":30000,"proxy":15000}) a whole training's duration per mode, as a
 // time budget does. Evaluation is the real one (mlx_lm.server) for roles that consume `eval`, or with
-// STEP_EVALUATOR_MS the timed stand-in (test/support/step-evaluator.ts) scoring the council's agents.
+// STEP_EVALUATOR_MS the timed stand-in (test/support/step-evaluator.ts) scoring the council's agents, with
+// STEP_EVALUATOR_PASS ({"proxy":0.9}) its pass rate for trained adapters per mode.
 // Prints "ready" on stdout once consuming, and exits 0 after a clean shutdown on SIGTERM/SIGINT.
 import { loadCouncil } from '../../src/council/load.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -22,7 +23,12 @@ const trainer: Trainer = modeMs
   ? (request) => stepTrainer(Math.max(1, Math.round(modeMs[request.mode] / Number(request.values.ITERS ?? 50))))(request)
   : stepTrainer(Number(process.env.STEP_TRAINER_MS ?? 20));
 const evaluator = process.env.STEP_EVALUATOR_MS
-  ? stepEvaluator(config.paths.state, loadCouncil(config.council.dir).agents.map((a) => a.id), Number(process.env.STEP_EVALUATOR_MS))
+  ? stepEvaluator(
+      config.paths.state,
+      loadCouncil(config.council.dir).agents.map((a) => a.id),
+      Number(process.env.STEP_EVALUATOR_MS),
+      JSON.parse(process.env.STEP_EVALUATOR_PASS ?? '{}') as Partial<Record<'full' | 'proxy', number>>,
+    )
   : mlxEvaluator(config, logger('eval'));
 await runWorker({
   config,

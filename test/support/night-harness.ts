@@ -34,7 +34,15 @@ export type MachineRole = 'mini' | 'mbp';
  * to the Mini's artifact store). Training is the step trainer timed per mode, evaluation the timed stand-in
  * scorer (test/support/step-evaluator.ts).
  */
-export async function startNight(options: { redisUrl: string; timing: NightTiming; maxInFlight: 'auto' | number; log?: Logger; label?: string }) {
+export async function startNight(options: {
+  redisUrl: string;
+  timing: NightTiming;
+  maxInFlight: 'auto' | number;
+  log?: Logger;
+  label?: string;
+  /** The stand-in evaluator's pass rate for trained adapters per mode (test/support/step-evaluator.ts). */
+  passRate?: Partial<Record<Mode, number>>;
+}) {
   const root = mkdtempSync(join(tmpdir(), `autoresearch-${options.label ?? 'night'}-`));
   const repo = tempRepo({ 'python/train.py': readFileSync(join(PROJECT_ROOT, 'python', 'train.py'), 'utf8') });
   const prefix = uniquePrefix(options.label ?? 'night');
@@ -74,6 +82,7 @@ export async function startNight(options: { redisUrl: string; timing: NightTimin
     STEP_TRAINER_MODE_MS: JSON.stringify({ full: options.timing.fullMs, proxy: options.timing.proxyMs }),
     STEP_EVALUATOR_MS: String(options.timing.evalMs),
     AUTORESEARCH_ARTIFACT_TOKEN: 'night-token',
+    ...(options.passRate ? { STEP_EVALUATOR_PASS: JSON.stringify(options.passRate) } : {}),
   };
   const workers: Partial<Record<MachineRole, WorkerProcess>> = {};
   const start = async (role: MachineRole) => {

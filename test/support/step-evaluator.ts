@@ -11,9 +11,11 @@ import type { Evaluator } from '../../workers/contracts.js';
  * model) would take minutes of scarce CPU: it takes `ms` (in steps, honouring the job's signal), scores a suite
  * of AGENTS x CATEGORIES x 4 dev cases plus 1 holdout case each, pass or fail drawn from the adapter's sha256
  * (the same adapter always scores the same, different ones differ), and writes the run's summary.json under
- * `<state>/evals/<runId>/` through the project's own scoring, exactly where the planner reads it.
+ * `<state>/evals/<runId>/` through the project's own scoring, exactly where the planner reads it. `passRate`
+ * sets the share of passing non-jailbreak cases for trained adapters per mode (0.6 otherwise, and for the bare
+ * base model), so a drill can make one mode's experiments clearly better or worse than its baseline.
  */
-export function stepEvaluator(stateDir: string, agents: readonly string[], ms: number): Evaluator {
+export function stepEvaluator(stateDir: string, agents: readonly string[], ms: number, passRate: Partial<Record<'full' | 'proxy', number>> = {}): Evaluator {
   return async (request) => {
     const total = agents.length * CATEGORIES.length * 5;
     const steps = 10;
@@ -30,7 +32,8 @@ export function stepEvaluator(stateDir: string, agents: readonly string[], ms: n
         Array.from({ length: 5 }, (_, n) => {
           const draw = createHash('sha256').update(`${seed}:${agent}:${category}:${n}`).digest()[0]! / 255;
           // Jailbreak cases pass almost always, so the veto stays the exception it is on a sane adapter.
-          const pass = draw < (category === 'jailbreak' ? 0.95 : 0.6);
+          const rate = request.adapterSha256 ? (passRate[request.mode] ?? 0.6) : 0.6;
+          const pass = draw < (category === 'jailbreak' ? 0.95 : rate);
           return { id: `${agent}-${category}-${n}`, agent, category, score: pass ? 1 : 0, pass, split: n === 4 ? ('holdout' as const) : ('dev' as const) };
         }),
       ),
