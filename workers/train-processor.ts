@@ -127,7 +127,7 @@ function validJob(queue: 'train-full' | 'train-proxy', job: Job, config: Config)
 }
 
 /**
- * A cancelled job ends by why it was cancelled: on shutdown it goes back to `wait` without spending an attempt;
+ * A cancelled job ends by why it was cancelled: on shutdown or preemption it goes back to `wait` without spending an attempt;
  * after a lost lock it just stops (the job is someone else's now, and BullMQ refuses whatever we would write);
  * at the morning deadline it completes as `canceled`, so the night's record says what happened.
  */
@@ -144,7 +144,8 @@ async function settleCancellation(
   if (reason === null) throw error;
   log.warn({ reason }, 'training cancelled');
   if (reason === 'lock-lost') throw new Error(`lost the lock on job ${job.id} (machine asleep or cut off); its result is discarded`);
-  if (reason === 'shutdown') await handBack(job, token);
+  // Preempted by a full-mode result's evaluation on this machine: back to `wait`, trained again from the start.
+  if (reason === 'shutdown' || reason === 'preempted') await handBack(job, token);
   return emptyTraining('canceled', 'stopped at the morning deadline (idleServer.morningDeadline)', { machine, datasetSha256 });
 }
 
@@ -154,7 +155,6 @@ export async function handBack(job: Job, token: string | undefined): Promise<nev
   throw new WaitingError();
 }
 
-/** A GPU job taken while the idle server owns the GPU goes back, delayed until the window opens, spending no attempt. */
 /** Waits while evaluations are queued on this machine; the eval worker takes them and the GPU lease orders them first. */
 async function letEvalsGoFirst(ctx: TrainProcessorContext, signal: AbortSignal, log: Logger): Promise<void> {
   if (!ctx.evalsWaiting) return;
@@ -167,6 +167,7 @@ async function letEvalsGoFirst(ctx: TrainProcessorContext, signal: AbortSignal, 
   }
 }
 
+/** A GPU job taken while the idle server owns the GPU goes back, delayed until the window opens, spending no attempt. */
 export async function waitForGpuWindow(window: GpuWindow, job: Job, token: string | undefined, log: Logger): Promise<void> {
   const opensAt = window(new Date());
   if (opensAt === null || !token) return;

@@ -25,9 +25,10 @@ export interface GpuLeaseOptions {
 
 /**
  * The order of jobs waiting for the GPU: evaluations before training, so a finished experiment's result is not
- * held behind the next training job; within one priority, first come first served. Lower goes first.
+ * held behind the next training job, and a full-mode result (the laptop's half hour) before a proxy-mode one;
+ * within one priority, first come first served. Lower goes first.
  */
-export const GPU_PRIORITY = { eval: 0, train: 1 } as const;
+export const GPU_PRIORITY = { fullEval: 0, eval: 1, train: 2 } as const;
 
 interface Waiter {
   priority: number;
@@ -42,6 +43,7 @@ export class GpuLease {
   private seq = 0;
   private drained: Array<() => void> = [];
   private waiting = 0;
+  private holderLabel: string | null = null;
   private held = false;
   private serverDown = false;
   private restoreTimer: NodeJS.Timeout | null = null;
@@ -66,6 +68,11 @@ export class GpuLease {
     return this.held;
   }
 
+  /** The label of the job holding the GPU now (`train-proxy:<jobId>`, `eval:<jobId>`), or null. */
+  get holder(): string | null {
+    return this.held ? this.holderLabel : null;
+  }
+
   /**
    * Runs `work` holding the machine's GPU, with the idle server stopped. Waiting jobs get the GPU by `priority`
    * (GPU_PRIORITY), then in arrival order. The idle server stays down from one job to the next while any waits.
@@ -84,6 +91,7 @@ export class GpuLease {
       await this.restoring?.catch(() => undefined);
       await this.lock.acquire(label, signal);
       this.held = true;
+      this.holderLabel = label;
       try {
         if (!this.serverDown) {
           await this.options.idleServer.stop(label);
@@ -92,6 +100,7 @@ export class GpuLease {
         return await work();
       } finally {
         this.held = false;
+        this.holderLabel = null;
         await this.lock.release();
         if (this.waiting === 0) this.scheduleRestore();
       }

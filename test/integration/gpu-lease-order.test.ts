@@ -48,7 +48,7 @@ describe('the Mini shared by evaluations and proxy training', () => {
     return { lease, events };
   }
 
-  it('an evaluation queued behind a running job goes before a training job queued earlier', async () => {
+  it('evaluations queued behind a running job go before a training job queued earlier, a full-mode one first', async () => {
     const { lease } = await leaseWithIdleServer(60_000);
     const order: string[] = [];
     let finishFirst!: () => void;
@@ -58,10 +58,10 @@ describe('the Mini shared by evaluations and proxy training', () => {
     });
     await until('the first job to hold the GPU', async () => order.length === 1);
     const training = lease.run('train-proxy:next', async () => void order.push('train-proxy:next'), undefined, GPU_PRIORITY.train);
-    const evaluation = lease.run('eval:full-result', async () => void order.push('eval:full-result'), undefined, GPU_PRIORITY.eval);
-    const secondEval = lease.run('eval:proxy-result', async () => void order.push('eval:proxy-result'), undefined, GPU_PRIORITY.eval);
+    const proxyEval = lease.run('eval:proxy-result', async () => void order.push('eval:proxy-result'), undefined, GPU_PRIORITY.eval);
+    const fullEval = lease.run('eval:full-result', async () => void order.push('eval:full-result'), undefined, GPU_PRIORITY.fullEval);
     finishFirst();
-    await Promise.all([first, training, evaluation, secondEval]);
+    await Promise.all([first, training, proxyEval, fullEval]);
     expect(order).toEqual(['train-proxy:running', 'eval:full-result', 'eval:proxy-result', 'train-proxy:next']);
     await lease.restoreNow('test over');
   });

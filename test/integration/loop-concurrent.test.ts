@@ -123,6 +123,23 @@ describe('several experiments in flight across two worker processes', () => {
     expect(gitIn(n.repo, 'rev-parse', 'refs/heads/autoresearch/night-full').trim()).toBe(fork);
   });
 
+  it('an experiment committed on a line but never submitted (the planner died in between) becomes one crash row, and only that line is reverted', async () => {
+    const n = await night();
+    await n.deps.ledger.ensureBranch();
+    await n.deps.ledger.ensureLines();
+    const fork = gitIn(n.repo, 'rev-parse', 'HEAD').trim();
+    const orphan = await n.deps.ledger.line('proxy').commitExperiment('exp-orphan', 'never submitted', 'Changes: none', await n.deps.ledger.trainPyAt(fork));
+    // A deadline already past: the run only reconciles.
+    const summary = await runLoop(n.deps, { maxExperiments: 1, deadline: new Date(Date.now() - 1_000), mode: 'auto', signal: never });
+    expect(summary.rows.map((r) => [r.experimentId, r.result, r.commit])).toEqual([['exp-orphan', 'crash', orphan.commit]]);
+    expect(gitIn(n.repo, 'rev-parse', 'refs/heads/autoresearch/night-proxy').trim()).toBe(fork);
+    expect(gitIn(n.repo, 'rev-parse', 'refs/heads/autoresearch/night-full').trim()).toBe(fork);
+    expect(gitIn(n.repo, 'rev-parse', 'refs/autoresearch/experiments/exp-orphan').trim()).toBe(orphan.commit);
+    expect(readdirSync(n.deps.memoryEventsDir)).toEqual([memoryEventFileName('exp-orphan')]);
+    // A second run finds nothing more to record.
+    expect((await runLoop(n.deps, { maxExperiments: 1, deadline: new Date(Date.now() - 1_000), mode: 'auto', signal: never })).rows).toEqual([]);
+  });
+
   it('a planner restart with two experiments in flight resumes both and applies each decision once', async () => {
     const n = await night();
     const stop = new AbortController();
