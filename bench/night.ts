@@ -10,7 +10,7 @@ import { runLoop } from '../src/research/loop.js';
 import { readResults } from '../src/research/results-file.js';
 import { trainingSummarySchema } from '../src/research/executor.js';
 import { readJobSpans } from '../queues/job-spans.js';
-import { GPU_QUEUES } from '../queues/names.js';
+import { GPU_QUEUES, jobIds } from '../queues/names.js';
 import { startNight } from '../test/support/night-harness.js';
 
 /**
@@ -32,6 +32,8 @@ interface NightFigures {
   decided: { full: number; proxy: number };
   lanes: Array<{ machine: string; busyShare: number; gaps: number[] }>;
   overhead: Array<{ mode: 'full' | 'proxy'; queueWaitMs: number; inJobMs: number; handoffMs: number; evalDelayMs: number; budgetMs: number }>;
+  /** Proxy trainings handed back for a full-mode evaluation (started more than once), of all proxy trainings decided. */
+  preempted: { count: number; of: number };
 }
 
 async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<NightFigures> {
@@ -52,6 +54,10 @@ async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<Nigh
 
     const queues = GPU_QUEUES.map((name) => new Queue(name, { connection: night.redis, prefix: night.prefix }));
     const { spans } = await readJobSpans(night.redis, queues, started - 1_000);
+    const proxyQueue = queues[GPU_QUEUES.indexOf('train-proxy')]!;
+    const proxyRows = rows.filter((r) => r.mode === 'proxy');
+    const restarts = await Promise.all(proxyRows.map(async (r) => (await proxyQueue.getJob(jobIds.train(r.experimentId, 'proxy')))?.attemptsStarted ?? 1));
+    const preempted = { count: restarts.filter((n) => n > 1).length, of: proxyRows.length };
     await Promise.all(queues.map((q) => q.close()));
     const inWindow = spans.filter((s) => s.startedAt <= end);
     const timeline = buildTimeline(inWindow, end, { machines: ['mini', 'mbp'] });
@@ -87,7 +93,7 @@ async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<Nigh
       ];
     });
     console.log(`  ${label}: stopped because "${summary.stoppedBecause}"`);
-    return { label, decided, lanes, overhead };
+    return { label, decided, lanes, overhead, preempted };
   } finally {
     await night.close();
   }
@@ -99,6 +105,9 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.l
 function print(f: NightFigures): void {
   const total = f.decided.full + f.decided.proxy;
   console.log(`  ${f.label.padEnd(10)} experiments decided in the window: ${total} (full ${f.decided.full}, proxy ${f.decided.proxy})`);
+  if (f.preempted.of > 0) {
+    console.log(`    proxy trainings preempted by a full-mode evaluation: ${f.preempted.count} of ${f.preempted.of} (their queue wait includes the lost attempt)`);
+  }
   for (const lane of f.lanes) {
     const gaps = lane.gaps.length ? `max ${(Math.max(...lane.gaps) / 1000).toFixed(1)} s, mean ${(mean(lane.gaps) / 1000).toFixed(1)} s over ${lane.gaps.length}` : 'none';
     console.log(`    ${lane.machine.padEnd(5)} GPU busy ${pct(lane.busyShare)}; idle gaps between GPU jobs: ${gaps}`);
@@ -110,7 +119,7 @@ function print(f: NightFigures): void {
     const orchestration = mean(own.map((o) => (o.queueWaitMs + o.inJobMs + o.handoffMs) / o.budgetMs));
     console.log(
       `    ${mode} (${own.length}) overhead per experiment as a share of its training budget: queue wait ${share((o) => o.queueWaitMs)}, ` +
-        `in-job (dataset + adapter transfer + lease) ${share((o) => o.inJobMs)}, hand-off to eval ${share((o) => o.handoffMs)}; ` +
+        `in-job (dataset + adapter transfer + waiting for the GPU lease) ${share((o) => o.inJobMs)}, hand-off to eval ${share((o) => o.handoffMs)}; ` +
         `orchestration ${pct(orchestration)} (goal <= ${pct(GOALS.overheadShare)}); the result waited for the Mini beyond its evaluation: ` +
         `mean ${(mean(own.map((o) => o.evalDelayMs)) / 1000).toFixed(1)} s, max ${(Math.max(...own.map((o) => o.evalDelayMs)) / 1000).toFixed(1)} s`,
     );
