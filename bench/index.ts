@@ -1,6 +1,7 @@
 import { benchEvalConcurrency } from './eval-concurrency.js';
 import { benchLandscape } from './landscape.js';
 import { benchMlxBlas } from './mlx-blas.js';
+import { benchNight } from './night.js';
 import { benchNoise } from './noise.js';
 import { benchPlanner } from './planner.js';
 import { benchWake } from './wake.js';
@@ -10,6 +11,7 @@ import { benchWake } from './wake.js';
 const all: Record<string, () => Promise<void>> = {
   'mlx-blas': benchMlxBlas,
   'eval-concurrency': benchEvalConcurrency,
+  night: benchNight,
   noise: benchNoise,
   planner: benchPlanner,
   wake: benchWake,

@@ -17,7 +17,7 @@ import { rng } from '../src/stats/seeded-random.js';
  *   more often; an agent's sampling weight is raised when that agent is the champion's weakest.
  *
  * It moves one parameter per experiment (a clean attribution, and what program.md asks for), never proposes a
- * configuration already in results.tsv, and is deterministic: the same seed and history give the same proposal.
+ * configuration already in results.tsv or in flight, and is deterministic: the same seed and history give the same proposal.
  * Pure: no I/O.
  */
 export const STEP_INITIAL = 0.2;
@@ -94,7 +94,10 @@ interface Move {
 export function proposeOffline(context: PlannerContext, seed: number): PlanOutcome {
   const allAxes = axes(context.specs, context.agents);
   const state = replay(context.history, allAxes, context.current);
-  const random = rng(seed * 1_000_003 + context.history.length);
+  // A configuration in flight is as good as tried: proposing it again would train it twice.
+  const inFlight = context.inFlight ?? [];
+  for (const running of inFlight) state.tried.add(configKey(running.values));
+  const random = rng(seed * 1_000_003 + context.history.length + 7_919 * inFlight.length);
   const weakest = weakestAgent(context);
 
   const weightOf = (axis: Axis) => {

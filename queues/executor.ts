@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config/load.js';
 import { readLocalEvalRun } from '../src/eval/run-folder.js';
@@ -175,7 +175,7 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
         }
         watch.missing = 0;
         if (state === 'completed') {
-          const parsed = trainingSummarySchema.safeParse(job.returnvalue);
+          const parsed = trainingSummarySchema.safeParse(await finalReturnValue(queue, job));
           await startEval(
             record,
             parsed.success ? parsed.data : failedTraining(`the trainer returned an invalid summary: ${parsed.error.issues[0]?.message}`),
@@ -198,7 +198,7 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
             adapterSha256: record.adapterSha256 ?? null,
           });
         } else if (state === 'completed') {
-          const parsed = evalResultSchema.safeParse(job.returnvalue);
+          const parsed = evalResultSchema.safeParse(await finalReturnValue(queues.get('eval'), job));
           if (!parsed.success) log.error({ experimentId, issue: parsed.error.issues[0] }, 'eval result is malformed');
           await store.compareAndSet(
             experimentId,
@@ -307,6 +307,15 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
       redis.disconnect();
     },
   };
+}
+
+/**
+ * The return value of a job whose state was just read as completed. The job was fetched before its state, so
+ * a job that completed in between was read while still active, without its return value: read it again then.
+ */
+async function finalReturnValue(queue: Queue, job: Job): Promise<unknown> {
+  if (job.returnvalue !== null && job.returnvalue !== undefined) return job.returnvalue;
+  return (await queue.getJob(job.id!))?.returnvalue ?? null;
 }
 
 function failedTraining(message: string): TrainingSummary {

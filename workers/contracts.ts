@@ -46,12 +46,12 @@ export interface EvalRequest {
 export type Evaluator = (request: EvalRequest) => Promise<{ runId: string; dir: string; summary: EvalSummary }>;
 
 /** Why a running job's signal was aborted; each ends the job differently. */
-export type CancelReason = 'shutdown' | 'lock-lost' | 'morning-deadline';
+export type CancelReason = 'shutdown' | 'lock-lost' | 'morning-deadline' | 'preempted';
 
 export function cancelReasonOf(signal: AbortSignal): CancelReason | null {
   if (!signal.aborted) return null;
   const reason: unknown = signal.reason;
-  return reason === 'shutdown' || reason === 'lock-lost' || reason === 'morning-deadline' ? reason : 'shutdown';
+  return reason === 'shutdown' || reason === 'lock-lost' || reason === 'morning-deadline' || reason === 'preempted' ? reason : 'shutdown';
 }
 
 /**

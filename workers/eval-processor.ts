@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Config } from '../src/config/load.js';
 import type { ArtifactStore } from '../src/fleet/artifact-client.js';
-import type { GpuLease } from '../src/fleet/gpu-lease.js';
+import { GPU_PRIORITY, type GpuLease } from '../src/fleet/gpu-lease.js';
 import type { HeartbeatHandle } from '../src/fleet/presence.js';
 import type { Logger } from '../src/log.js';
 import { InvalidPayloadError, parsePayload, type EvalResult, type JobProgress } from '../queues/contracts.js';
@@ -19,6 +19,11 @@ export interface EvalProcessorContext {
   log: Logger;
   gpuWindow: GpuWindow;
   accessGuard: AccessGuard;
+  /**
+   * Called before a full-mode evaluation waits for the GPU: on a machine that also trains proxy-mode experiments,
+   * it hands a running proxy training back to its queue, so the laptop's result is not held for a whole proxy budget.
+   */
+  preemptFor?: (mode: 'full' | 'proxy', log: Logger) => void;
 }
 
 export function createEvalProcessor(ctx: EvalProcessorContext) {
@@ -36,6 +41,7 @@ export function createEvalProcessor(ctx: EvalProcessorContext) {
     const log = ctx.log.child({ queue: 'eval', jobId: job.id, experimentId });
     await waitForGpuWindow(ctx.gpuWindow, job, token, log);
     const abort = signal ?? new AbortController().signal;
+    ctx.preemptFor?.(mode, log);
     try {
       return await ctx.lease.run(
         `eval:${job.id}`,
@@ -61,6 +67,7 @@ export function createEvalProcessor(ctx: EvalProcessorContext) {
           return { runId: run.runId, machine: ctx.config.fleet.machine };
         },
         abort,
+        mode === 'full' ? GPU_PRIORITY.fullEval : GPU_PRIORITY.eval,
       );
     } catch (error) {
       const reason = cancelReasonOf(abort);

@@ -111,7 +111,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     connection: track(workerConnection(options.redisUrl)),
     prefix,
     name: `${config.fleet.machine}/${role}/${name}`,
-    concurrency: 1,
+    // On a machine that also trains, a second evaluation may be taken while one waits for the GPU lease, so a
+    // full-mode result is never stuck behind a proxy one in BullMQ; the lease still runs one GPU job at a time.
+    concurrency: name === 'eval' && consumes.some((q) => q.startsWith('train-')) ? 2 : 1,
     lockDuration: lock.durationMs,
     stalledInterval: lock.stalledIntervalMs,
     maxStalledCount: lock.maxStalledCount,
@@ -135,10 +137,29 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
       return true;
     },
   };
+  // Evaluations first: a training job on a machine that also evaluates waits while evaluations are queued.
+  const evalsWaiting = consumes.includes('eval')
+    ? async () => {
+        const counts = await queues.get('eval').getJobCounts('wait', 'prioritized');
+        return (counts.wait ?? 0) + (counts.prioritized ?? 0) > 0;
+      }
+    : undefined;
+  const trainContext = { config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished, accessGuard, ...(evalsWaiting ? { evalsWaiting } : {}) };
+  // A full-mode result does not wait for a proxy training this machine has only begun: that training goes back to
+  // its queue (no attempt spent) and starts again after the evaluation. Proxy results wait their turn.
+  const preemptFor = (mode: 'full' | 'proxy', jobLog: Logger) => {
+    const holder = lease.holder;
+    if (mode !== 'full' || !holder?.startsWith('train-proxy:')) return;
+    const proxyWorker = workers.find((w) => w.name === 'train-proxy');
+    if (!proxyWorker) return;
+    const jobId = holder.slice('train-proxy:'.length);
+    jobLog.info({ preempted: jobId }, 'a full-mode result is waiting for its evaluation: handing the running proxy training back to its queue');
+    proxyWorker.cancelJob(jobId, 'preempted');
+  };
   const processors: Record<QueueName, () => Processor> = {
-    'train-full': () => createTrainProcessor({ queue: 'train-full', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished, accessGuard }),
-    'train-proxy': () => createTrainProcessor({ queue: 'train-proxy', config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished, accessGuard }),
-    eval: () => createEvalProcessor({ config, artifacts, lease, heartbeat, evaluator: evaluator!, log, gpuWindow, accessGuard }),
+    'train-full': () => createTrainProcessor({ queue: 'train-full', ...trainContext }),
+    'train-proxy': () => createTrainProcessor({ queue: 'train-proxy', ...trainContext }),
+    eval: () => createEvalProcessor({ config, artifacts, lease, heartbeat, evaluator: evaluator!, log, gpuWindow, accessGuard, preemptFor }),
     route: () =>
       createRouteProcessor({
         queues,

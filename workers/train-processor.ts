@@ -25,7 +25,15 @@ export interface TrainProcessorContext {
   gpuWindow: GpuWindow;
   finished: FinishedTrainings;
   accessGuard: AccessGuard;
+  /**
+   * On a machine that also evaluates: whether evaluations are waiting in the eval queue. A training job lets
+   * them take the GPU first, so a finished experiment's result never waits behind a whole training run.
+   */
+  evalsWaiting?: () => Promise<boolean>;
 }
+
+/** How often a training job waiting for queued evaluations to start looks again. */
+const EVALS_FIRST_POLL_MS = 100;
 
 /** Progress goes to Redis at most this often: a 30-minute run needs no more, and an outage queues little. */
 const PROGRESS_EVERY_MS = 1_000;
@@ -58,6 +66,7 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
         log.info({ adapterDir: finished.adapterDir }, 'this job was already trained here and its result refused: publishing that adapter, not retraining');
         return await summarize(finished);
       }
+      await letEvalsGoFirst(ctx, abort, log);
       return await ctx.lease.run(
         `${ctx.queue}:${job.id}`,
         async () => {
@@ -118,7 +127,7 @@ function validJob(queue: 'train-full' | 'train-proxy', job: Job, config: Config)
 }
 
 /**
- * A cancelled job ends by why it was cancelled: on shutdown it goes back to `wait` without spending an attempt;
+ * A cancelled job ends by why it was cancelled: on shutdown or preemption it goes back to `wait` without spending an attempt;
  * after a lost lock it just stops (the job is someone else's now, and BullMQ refuses whatever we would write);
  * at the morning deadline it completes as `canceled`, so the night's record says what happened.
  */
@@ -135,7 +144,8 @@ async function settleCancellation(
   if (reason === null) throw error;
   log.warn({ reason }, 'training cancelled');
   if (reason === 'lock-lost') throw new Error(`lost the lock on job ${job.id} (machine asleep or cut off); its result is discarded`);
-  if (reason === 'shutdown') await handBack(job, token);
+  // Preempted by a full-mode result's evaluation on this machine: back to `wait`, trained again from the start.
+  if (reason === 'shutdown' || reason === 'preempted') await handBack(job, token);
   return emptyTraining('canceled', 'stopped at the morning deadline (idleServer.morningDeadline)', { machine, datasetSha256 });
 }
 
@@ -143,6 +153,18 @@ async function settleCancellation(
 export async function handBack(job: Job, token: string | undefined): Promise<never> {
   if (token) await job.moveToWait(token);
   throw new WaitingError();
+}
+
+/** Waits while evaluations are queued on this machine; the eval worker takes them and the GPU lease orders them first. */
+async function letEvalsGoFirst(ctx: TrainProcessorContext, signal: AbortSignal, log: Logger): Promise<void> {
+  if (!ctx.evalsWaiting) return;
+  let logged = false;
+  while (await ctx.evalsWaiting().catch(() => false)) {
+    if (!logged) log.info('evaluations are queued on this machine: they take the GPU first');
+    logged = true;
+    signal.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, EVALS_FIRST_POLL_MS));
+  }
 }
 
 /** A GPU job taken while the idle server owns the GPU goes back, delayed until the window opens, spending no attempt. */

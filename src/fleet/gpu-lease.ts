@@ -23,9 +23,27 @@ export interface GpuLeaseOptions {
   watchIntervalMs?: number;
 }
 
+/**
+ * The order of jobs waiting for the GPU: evaluations before training, so a finished experiment's result is not
+ * held behind the next training job, and a full-mode result (the laptop's half hour) before a proxy-mode one;
+ * within one priority, first come first served. Lower goes first.
+ */
+export const GPU_PRIORITY = { fullEval: 0, eval: 1, train: 2 } as const;
+
+interface Waiter {
+  priority: number;
+  seq: number;
+  grant: () => void;
+}
+
 export class GpuLease {
-  private holder: Promise<void> = Promise.resolve();
+  /** A job holds the GPU or is being handed it. */
+  private active = false;
+  private readonly queue: Waiter[] = [];
+  private seq = 0;
+  private drained: Array<() => void> = [];
   private waiting = 0;
+  private holderLabel: string | null = null;
   private held = false;
   private serverDown = false;
   private restoreTimer: NodeJS.Timeout | null = null;
@@ -50,14 +68,19 @@ export class GpuLease {
     return this.held;
   }
 
-  /** Runs `work` holding the machine's GPU, with the idle server stopped. */
-  async run<T>(label: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /** The label of the job holding the GPU now (`train-proxy:<jobId>`, `eval:<jobId>`), or null. */
+  get holder(): string | null {
+    return this.held ? this.holderLabel : null;
+  }
+
+  /**
+   * Runs `work` holding the machine's GPU, with the idle server stopped. Waiting jobs get the GPU by `priority`
+   * (GPU_PRIORITY), then in arrival order. The idle server stays down from one job to the next while any waits.
+   */
+  async run<T>(label: string, work: () => Promise<T>, signal?: AbortSignal, priority: number = GPU_PRIORITY.train): Promise<T> {
     this.waiting += 1;
-    const previous = this.holder;
-    let release!: () => void;
-    this.holder = new Promise((r) => (release = r));
     try {
-      await previous;
+      await this.turn(priority);
     } finally {
       this.waiting -= 1;
     }
@@ -68,6 +91,7 @@ export class GpuLease {
       await this.restoring?.catch(() => undefined);
       await this.lock.acquire(label, signal);
       this.held = true;
+      this.holderLabel = label;
       try {
         if (!this.serverDown) {
           await this.options.idleServer.stop(label);
@@ -76,12 +100,35 @@ export class GpuLease {
         return await work();
       } finally {
         this.held = false;
+        this.holderLabel = null;
         await this.lock.release();
         if (this.waiting === 0) this.scheduleRestore();
       }
     } finally {
-      release();
+      this.handOver();
     }
+  }
+
+  private turn(priority: number): Promise<void> {
+    if (!this.active) {
+      this.active = true;
+      return Promise.resolve();
+    }
+    return new Promise((grant) => {
+      this.queue.push({ priority, seq: this.seq++, grant });
+      this.queue.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
+    });
+  }
+
+  /** The next waiter gets the GPU directly (no gap in which the idle server could be restored). */
+  private handOver(): void {
+    const next = this.queue.shift();
+    if (next) {
+      next.grant();
+      return;
+    }
+    this.active = false;
+    for (const resolve of this.drained.splice(0)) resolve();
   }
 
   /**
@@ -89,10 +136,7 @@ export class GpuLease {
    * still holds the lease until its process is gone, and both models must never be in memory at once.
    */
   async restoreNow(reason: string): Promise<void> {
-    for (let tail = this.holder; ; tail = this.holder) {
-      await tail;
-      if (tail === this.holder) break;
-    }
+    while (this.active) await new Promise<void>((resolve) => this.drained.push(resolve));
     this.cancelRestore();
     if (this.held || this.waiting > 0) return;
     if (this.restoring) return this.restoring;

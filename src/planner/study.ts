@@ -124,9 +124,9 @@ export function studyInput(
         'Fix those rows (their parameters must lie inside python/hyperparameters.json), or widen the ranges there.',
     );
   }
-  (context.inFlight ?? []).forEach((values, i) => {
-    const parsed = paramsOf(values, all);
-    if ('problem' in parsed) throw new HistoryError(`in-flight experiment ${i + 1}: ${parsed.problem}`);
+  (context.inFlight ?? []).forEach((running, i) => {
+    const parsed = paramsOf(running.values, all);
+    if ('problem' in parsed) throw new HistoryError(`in-flight experiment ${i + 1} (${running.experimentId}): ${parsed.problem}`);
     tried.push(parsed.params);
     trials.push({ label: `in-flight experiment ${i + 1}`, state: 'running', value: null, params: parsed.params, constraints: null });
   });

@@ -21,10 +21,22 @@ export interface PlannerContext {
   searchSpace: SearchSpace;
   /** The search space's parameters: what may change, within which ranges, from which baselines. */
   specs: ParamSpec[];
-  /** Sections of experiments submitted but not yet decided (a concurrent night): the sampler avoids them. */
-  inFlight?: SectionValues[];
+  /**
+   * Experiments submitted and not yet decided (several in flight, `run.maxInFlight`), oldest first: a planner
+   * must not propose one of these configurations again, and samplers treat them as running trials. Absent or
+   * empty when nothing else is in flight.
+   */
+  inFlight?: InFlightExperiment[];
   /** Hybrid planner only: what the sampler would run, for Claude to pick from, adjust or overrule. */
   advice?: PlannerAdvice;
+}
+
+export interface InFlightExperiment {
+  experimentId: string;
+  /** The mode it was submitted in (`auto` for one a serial run left behind). */
+  mode: RequestedMode;
+  /** Its full section, hypothesis included. */
+  values: SectionValues;
 }
 
 export interface PlannerAdvice {

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { TRAILER_LINE, textProblem } from './hyperparameters.js';
@@ -53,12 +55,34 @@ export interface ExperimentCommit {
   parent: string;
 }
 
-export class GitLedger {
+/**
+ * Where one champion line stands and how an experiment is committed on it: the checked-out branch (HEAD, one
+ * line for every mode, `run.maxInFlight: 1`) or one mode's own branch (`<run.branch>-<mode>`, several
+ * experiments in flight), which is moved by ref updates only and never checked out.
+ */
+export interface ChampionLine {
+  /** The branch, for logs and docs. */
+  readonly name: string;
+  head(): Promise<string>;
+  /** The line's tip as an experiment commit (its experiment ref points at it), or null. */
+  headExperiment(): Promise<ExperimentCommit | null>;
+  commitExperiment(id: string, hypothesis: string, summary: string, source: string): Promise<ExperimentCommit>;
+}
+
+export type LineMode = 'full' | 'proxy';
+
+export class GitLedger implements ChampionLine {
   private constructor(
     readonly repo: string,
     readonly branch: string,
     private readonly git: SimpleGit,
+    /** The author and committer for commits made with plain git (the mode lines): set when the repository has none. */
+    private readonly identity: Record<string, string>,
   ) {}
+
+  get name(): string {
+    return this.branch;
+  }
 
   static async open(repo: string, branch: string): Promise<GitLedger> {
     const probe = simpleGit({ baseDir: repo });
@@ -69,17 +93,55 @@ export class GitLedger {
     const named = (await probe.raw(['config', '--get', 'user.name']).catch(() => '')).trim();
     const git = simpleGit({ baseDir: top });
     // The loop commits unattended: a machine without a git identity still gets attributable commits.
-    if (!named) {
-      git.env({
-        ...process.env,
-        GIT_AUTHOR_NAME: 'autoresearch',
-        GIT_AUTHOR_EMAIL: 'autoresearch@localhost',
-        GIT_COMMITTER_NAME: 'autoresearch',
-        GIT_COMMITTER_EMAIL: 'autoresearch@localhost',
-      });
-    }
-    return new GitLedger(top, branch, git);
+    const identity: Record<string, string> = named
+      ? {}
+      : {
+          GIT_AUTHOR_NAME: 'autoresearch',
+          GIT_AUTHOR_EMAIL: 'autoresearch@localhost',
+          GIT_COMMITTER_NAME: 'autoresearch',
+          GIT_COMMITTER_EMAIL: 'autoresearch@localhost',
+        };
+    if (!named) git.env({ ...process.env, ...identity });
+    return new GitLedger(top, branch, git, identity);
   }
+
+  /** The branch of `mode`'s champion line when several experiments are in flight: `<run.branch>-<mode>`. */
+  lineBranch(mode: LineMode): string {
+    return `${this.branch}-${mode}`;
+  }
+
+  /**
+   * Creates each mode's branch at the tip of `run.branch` the first time (so both lines start from the champion
+   * the serial layout left); an existing line is never moved. Returns the branches created.
+   */
+  async ensureLines(): Promise<string[]> {
+    const created: string[] = [];
+    const base = (await this.resolve(`refs/heads/${this.branch}`)) ?? (await this.head());
+    for (const mode of ['full', 'proxy'] as const) {
+      const ref = `refs/heads/${this.lineBranch(mode)}`;
+      if (await this.resolve(ref)) continue;
+      await this.git.raw(['update-ref', '-m', `autoresearch: ${mode} champion line`, ref, base, NO_REF]);
+      created.push(this.lineBranch(mode));
+    }
+    return created;
+  }
+
+  /** `mode`'s champion line (see ensureLines): committed to and reverted by ref updates, never checked out. */
+  line(mode: LineMode): ChampionLine {
+    const ref = `refs/heads/${this.lineBranch(mode)}`;
+    const tip = async () => {
+      const commit = await this.resolve(ref);
+      if (!commit) throw new Error(`the branch ${this.lineBranch(mode)} does not exist; the run creates it at ${this.branch}'s tip (ensureLines)`);
+      return commit;
+    };
+    return {
+      name: this.lineBranch(mode),
+      head: tip,
+      headExperiment: async () => this.experimentAt(await tip()),
+      commitExperiment: (id, hypothesis, summary, source) => this.commitOnRef(ref, id, hypothesis, summary, source),
+    };
+  }
+
 
   /** Tracked files that differ from HEAD, staged or not (untracked files survive a reset and are ignored). */
   async dirtyFiles(): Promise<DirtyFile[]> {
@@ -133,17 +195,9 @@ export class GitLedger {
    * a failure at any step puts train.py and the index back as HEAD has them.
    */
   async commitExperiment(id: string, hypothesis: string, summary: string, source: string): Promise<ExperimentCommit> {
-    for (const [what, text] of [['hypothesis', hypothesis], ['summary', summary]] as const) {
-      const problem = textProblem(text);
-      if (problem) throw new LedgerInputError(`refusing to commit experiment ${id}: its ${what} ${problem}`);
-    }
-    const trailer = TRAILER_LINE.exec(hypothesis);
-    if (trailer) throw new LedgerInputError(`refusing to commit experiment ${id}: its hypothesis has the trailer-shaped line "${trailer[0].trim()}"`);
+    const message = this.experimentMessage(id, hypothesis, summary);
     await this.ensureClean();
     const parent = await this.head();
-    const firstLine = hypothesis.split(/\r?\n/)[0]!.replace(/\s+/g, ' ').trim();
-    const subject = `experiment ${id}: ${firstLine.length > 60 ? `${firstLine.slice(0, 57)}...` : firstLine}`;
-    const message = `${subject}\n\n${hypothesis}\n\n${summary}\n\n${EXPERIMENT_TRAILER}: ${id}\n`;
     const ref = `${EXPERIMENT_REF_PREFIX}${id}`;
     let refCreated = false;
     let commit = '';
@@ -164,9 +218,25 @@ export class GitLedger {
     return { experimentId: id, commit, parent };
   }
 
+  /** The commit message of experiment `id`; refuses text git cannot carry or a line that would read as our trailer. */
+  private experimentMessage(id: string, hypothesis: string, summary: string): string {
+    for (const [what, text] of [['hypothesis', hypothesis], ['summary', summary]] as const) {
+      const problem = textProblem(text);
+      if (problem) throw new LedgerInputError(`refusing to commit experiment ${id}: its ${what} ${problem}`);
+    }
+    const trailer = TRAILER_LINE.exec(hypothesis);
+    if (trailer) throw new LedgerInputError(`refusing to commit experiment ${id}: its hypothesis has the trailer-shaped line "${trailer[0].trim()}"`);
+    const firstLine = hypothesis.split(/\r?\n/)[0]!.replace(/\s+/g, ' ').trim();
+    const subject = `experiment ${id}: ${firstLine.length > 60 ? `${firstLine.slice(0, 57)}...` : firstLine}`;
+    return `${subject}\n\n${hypothesis}\n\n${summary}\n\n${EXPERIMENT_TRAILER}: ${id}\n`;
+  }
+
   /** HEAD as an experiment commit: the experiment ref that points at it (never the message text), or null. */
   async headExperiment(): Promise<ExperimentCommit | null> {
-    const commit = await this.head();
+    return this.experimentAt(await this.head());
+  }
+
+  private async experimentAt(commit: string): Promise<ExperimentCommit | null> {
     const refs = (await this.git.raw(['for-each-ref', '--points-at', commit, '--format=%(refname)', EXPERIMENT_REF_PREFIX]))
       .split('\n')
       .filter(Boolean);
@@ -220,11 +290,57 @@ export class GitLedger {
   async revert(id: string, commit: string | null): Promise<boolean> {
     const named = commit ?? (await this.experimentRef(id));
     const target = named ? await this.resolve(named) : null;
-    if (!target || (await this.head()) !== target) return false;
-    await this.ensureClean();
-    const parent = (await this.git.raw(['rev-parse', `${target}^`])).trim();
-    await this.git.raw(['reset', '--hard', parent]);
-    return true;
+    if (!target) return false;
+    const parent = async () => (await this.git.raw(['rev-parse', `${target}^`])).trim();
+    if ((await this.head()) === target) {
+      await this.ensureClean();
+      await this.git.raw(['reset', '--hard', await parent()]);
+      return true;
+    }
+    // A mode line whose tip is the experiment (several in flight): moved back by compare-and-swap, so the other
+    // mode's line and the work tree are never touched.
+    for (const mode of ['full', 'proxy'] as const) {
+      const ref = `refs/heads/${this.lineBranch(mode)}`;
+      if ((await this.resolve(ref)) !== target) continue;
+      await this.git.raw(['update-ref', '-m', `autoresearch: revert experiment ${id}`, ref, await parent(), target]);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Commits `source` as python/train.py on top of branch `ref`'s tip, without the work tree or the index: the
+   * tree is built in a throwaway index, then the experiment ref and the branch are published as in
+   * commitExperiment (ref first, branch by compare-and-swap), so a crash leaves either nothing or a tip with its ref.
+   */
+  private async commitOnRef(ref: string, id: string, hypothesis: string, summary: string, source: string): Promise<ExperimentCommit> {
+    const message = this.experimentMessage(id, hypothesis, summary);
+    const parent = await this.resolve(ref);
+    if (!parent) throw new Error(`could not commit experiment ${id}: ${ref} does not exist`);
+    const index = join(tmpdir(), `autoresearch-index-${process.pid}-${id}`);
+    const git = (args: string[], input?: string) =>
+      execa('git', args, { cwd: this.repo, env: { ...this.identity, GIT_INDEX_FILE: index }, ...(input === undefined ? {} : { input }) }).then((r) => r.stdout.trim());
+    const expRef = `${EXPERIMENT_REF_PREFIX}${id}`;
+    let refCreated = false;
+    let commit = '';
+    try {
+      const entry = await git(['ls-tree', parent, '--', TRAIN_PY]);
+      const fileMode = entry.split(/\s/)[0] || '100644';
+      const blob = await git(['hash-object', '-w', '--stdin', `--path=${TRAIN_PY}`], source);
+      await git(['read-tree', parent]);
+      await git(['update-index', '--add', '--cacheinfo', `${fileMode},${blob},${TRAIN_PY}`]);
+      const tree = await git(['write-tree']);
+      commit = await git(['commit-tree', tree, '-p', parent, '-m', message]);
+      await git(['update-ref', '-m', `autoresearch: experiment ${id}`, expRef, commit, NO_REF]);
+      refCreated = true;
+      await git(['update-ref', '-m', `autoresearch: experiment ${id}`, ref, commit, parent]);
+    } catch (error) {
+      if (refCreated) await git(['update-ref', '-d', expRef, commit]).catch(() => undefined);
+      throw new Error(`could not commit experiment ${id} on ${ref.replace('refs/heads/', '')}: ${(error as Error).message.trim()}; the branch is still at ${parent.slice(0, 12)}`);
+    } finally {
+      rmSync(index, { force: true });
+    }
+    return { experimentId: id, commit, parent };
   }
 }
 

@@ -3,16 +3,17 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { describeChanges } from '../planner/proposal.js';
 import { devOnlyContext } from '../planner/dev-only.js';
-import { PlannerFatalError, type Planner } from '../planner/types.js';
+import { PlannerFatalError, type InFlightExperiment, type Planner } from '../planner/types.js';
 import type { ExperimentExecution, ExperimentProgress, ExperimentRequest, Mode, RequestedMode, SectionValues, TrainingSummary } from './executor.js';
 import { trainingSummarySchema } from './executor.js';
 import { baselineValues, hypothesisTextSchema, searchSpace, searchSpaceNames, type SearchSpace } from './hyperparameters.js';
 import { LEASE_LOST_EXIT_CODE, LeaseLostError, PlannerLease } from './lease.js';
-import { TRAIN_PY, type ExperimentCommit } from './ledger.js';
+import { TRAIN_PY, type ChampionLine, type ExperimentCommit } from './ledger.js';
 import { judge, loadChampion, record, recordWithoutExecution, type Recorder } from './outcome.js';
 import { checkResultsColumns, readResults } from './results-file.js';
 import { SectionError } from './section.js';
 import type { ResultRow } from './results-format.js';
+import { runConcurrent, type Concurrency } from './concurrent-loop.js';
 import { experimentId, fitsBefore, worstCaseSeconds, type ModeBudgets } from './schedule.js';
 
 /** Reads and writes python/train.py's AGENT MODIFIABLE section (src/research/section.ts) in a search space. */
@@ -36,6 +37,8 @@ export interface LoopDeps extends Recorder {
   pickupDeadlineMs: number;
   evalAllowanceSeconds: number;
   onProgress?: (progress: ExperimentProgress) => void;
+  /** run.maxInFlight and who is awake; absent or a maxInFlight of 1: one experiment at a time on run.branch. */
+  concurrency?: Concurrency;
 }
 
 export interface RunOptions {
@@ -64,7 +67,7 @@ export function runExitCode(summary: Pick<RunSummary, 'abandoned' | 'leaseLost'>
 }
 
 /** Why a signal fired, for the summary and the log: "interrupted by SIGINT", "the planner lease ... was lost". */
-function abortReason(signal: AbortSignal): string {
+export function abortReason(signal: AbortSignal): string {
   return String((signal.reason as Error | undefined)?.message ?? signal.reason);
 }
 
@@ -73,7 +76,7 @@ function abortReason(signal: AbortSignal): string {
  * anything is planned or committed: results.tsv has this council's columns, and no tracked file (train.py
  * included) has uncommitted changes, which a commit would fold in or a revert would wipe.
  */
-async function begin(deps: LoopDeps, signal: AbortSignal): Promise<{ deps: LoopDeps; lease: PlannerLease; signal: AbortSignal }> {
+export async function begin(deps: LoopDeps, signal: AbortSignal): Promise<{ deps: LoopDeps; lease: PlannerLease; signal: AbortSignal }> {
   checkResultsColumns(deps.resultsPath, deps.agents);
   const lease = await PlannerLease.acquire(deps.redis, `${deps.redisPrefix}:planner:lease`, deps.leaseTtlMs, deps.log);
   try {
@@ -91,6 +94,7 @@ async function begin(deps: LoopDeps, signal: AbortSignal): Promise<{ deps: LoopD
  * signal ends it. Holds the planner lease throughout.
  */
 export async function runLoop(plain: LoopDeps, options: RunOptions): Promise<RunSummary> {
+  if (plain.concurrency && plain.concurrency.maxInFlight !== 1) return runConcurrent(plain, plain.concurrency, options);
   const { deps, lease, signal } = await begin(plain, options.signal);
   const rows: ResultRow[] = [];
   const done = (stoppedBecause: string, abandoned: string | null = null): RunSummary => ({ rows, stoppedBecause, abandoned, leaseLost: lease.lost.aborted });
@@ -156,15 +160,25 @@ async function reconcile(deps: LoopDeps, signal: AbortSignal): Promise<{ rows: R
     if (!execution) return { rows, abandoned: request.experimentId };
     rows.push(await decide(deps, request, execution));
   }
+  rows.push(...(await crashUndecided(deps, deps.ledger)));
+  return { rows, abandoned: null };
+}
+
+/**
+ * A commit at `line`'s tip that nobody ran or recorded becomes a `crash` row and is reverted; on the checked-out
+ * branch a commit a planner of an earlier version left without its ref gets the ref first.
+ */
+export async function crashUndecided(deps: LoopDeps, line: ChampionLine): Promise<ResultRow[]> {
+  const rows: ResultRow[] = [];
   await deps.fence?.();
-  const repaired = await deps.ledger.repairHeadRef();
+  const repaired = line === deps.ledger ? await deps.ledger.repairHeadRef() : null;
   if (repaired) {
     deps.log.warn(
       { experimentId: repaired.experimentId, commit: repaired.commit, ref: `refs/autoresearch/experiments/${repaired.experimentId}` },
       'HEAD is an experiment commit without its ref (a planner died between commit and update-ref): created the ref, so the commit stays reachable after the revert',
     );
   }
-  const head = await undecidedHead(deps);
+  const head = await undecidedHead(deps, line, new Set((await deps.executor.pending()).map((p) => p.experimentId)));
   if (head) {
     const values = safeRead(deps, await deps.ledger.trainPyAt(head.commit));
     const reason = 'committed but never decided (the planner stopped before submitting or lost the experiment); reverted on restart';
@@ -178,15 +192,18 @@ async function reconcile(deps: LoopDeps, signal: AbortSignal): Promise<{ rows: R
         reasons: [reason],
       }),
     );
-    deps.log.warn({ experimentId: head.experimentId, commit: head.commit, revertedTo: head.parent, results: deps.resultsPath }, `recorded a crash row for ${head.experimentId}: ${reason}`);
+    deps.log.warn({ experimentId: head.experimentId, commit: head.commit, revertedTo: head.parent, branch: line.name, results: deps.resultsPath }, `recorded a crash row for ${head.experimentId}: ${reason}`);
   }
-  return { rows, abandoned: null };
+  return rows;
 }
 
-/** HEAD when it is an experiment commit with no results.tsv row (and none in flight): committed, never decided. */
-async function undecidedHead(deps: Pick<LoopDeps, 'ledger' | 'resultsPath'>): Promise<ExperimentCommit | null> {
-  const head = await deps.ledger.headExperiment();
-  if (!head || readResults(deps.resultsPath).rows.some((r) => r.experimentId === head.experimentId)) return null;
+/**
+ * The line's tip when it is an experiment commit with no results.tsv row: undecided (in flight, or committed and
+ * never decided). With `except`, an experiment still in flight does not count.
+ */
+async function undecidedHead(deps: Pick<LoopDeps, 'resultsPath'>, line: ChampionLine, except: ReadonlySet<string> = new Set()): Promise<ExperimentCommit | null> {
+  const head = await line.headExperiment();
+  if (!head || except.has(head.experimentId) || readResults(deps.resultsPath).rows.some((r) => r.experimentId === head.experimentId)) return null;
   return head;
 }
 
@@ -208,11 +225,12 @@ export async function baselineRequest(
   deps: Pick<LoopDeps, 'resultsPath' | 'executor' | 'ledger' | 'section' | 'spaces' | 'agents' | 'log' | 'now'>,
   mode: Mode,
   championAdapterSha256: string | null,
+  line: ChampionLine = deps.ledger,
 ): Promise<ExperimentRequest> {
   const rows = readResults(deps.resultsPath).rows;
   const pendingIds = new Set((await deps.executor.pending()).map((p) => p.experimentId));
   const id = experimentId('baseline', deps.now(), (x) => rows.some((r) => r.experimentId === x) || pendingIds.has(x), mode);
-  const commit = (await undecidedHead(deps))?.parent ?? (await deps.ledger.head());
+  const commit = (await undecidedHead(deps, line))?.parent ?? (await line.head());
   return {
     experimentId: id,
     kind: 'baseline',
@@ -347,11 +365,12 @@ export async function planExperiment(
   requested: RequestedMode,
   expectedMode: Mode,
   signal: AbortSignal,
-  inFlight: SectionValues[] = [],
+  where: { line?: ChampionLine; inFlight?: InFlightExperiment[] } = {},
 ): Promise<PlanStep> {
   const history = readResults(deps.resultsPath).rows;
-  // HEAD, never the work tree: what the planner builds on is what was committed (and evaluated or reverted).
-  const head = await deps.ledger.head();
+  const line = where.line ?? deps.ledger;
+  // The line's tip, never the work tree: what the planner builds on is what was committed (and evaluated or reverted).
+  const head = await line.head();
   const source = await deps.ledger.trainPyAt(head);
   const space = deps.spaces[expectedMode];
   const current = startingPoint(deps, source, head, expectedMode);
@@ -369,7 +388,7 @@ export async function planExperiment(
         agents: deps.agents,
         searchSpace: space,
         specs: space.table.parameters,
-        inFlight,
+        ...(where.inFlight?.length ? { inFlight: where.inFlight } : {}),
       }),
       signal,
     );
@@ -407,7 +426,7 @@ export async function planExperiment(
   const values: SectionValues = { ...proposal.values, EXPERIMENT_HYPOTHESIS: proposal.hypothesis };
   const changes = describeChanges(current, proposal.changes);
   await deps.fence?.();
-  const commit = await deps.ledger.commitExperiment(
+  const commit = await line.commitExperiment(
     id,
     proposal.hypothesis,
     `Changes: ${changes}\nPlanner: ${deps.planner.name}${outcome.usage ? `, $${outcome.usage.costUsd.toFixed(4)}` : ''}`,
@@ -425,8 +444,8 @@ async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode
   const pending = await deps.executor.pending();
   const pendingIds = new Set(pending.map((p) => p.experimentId));
   const id = experimentId('experiment', deps.now(), (x) => history.some((r) => r.experimentId === x) || pendingIds.has(x));
-  const inFlight = pending.filter((p) => p.kind === 'experiment').map((p) => p.values);
-  const planned = await planExperiment(deps, id, requested, expectedMode, signal, inFlight);
+  const inFlight = pending.filter((p) => p.kind === 'experiment').map((p) => ({ experimentId: p.experimentId, mode: p.mode, values: p.values }));
+  const planned = await planExperiment(deps, id, requested, expectedMode, signal, { inFlight });
   if (planned.kind === 'stop') return planned;
   if (planned.kind === 'interrupted') return { kind: 'ran', rows: [], abandoned: null };
   if (planned.kind === 'invalid') return { kind: 'ran', rows: [planned.row], abandoned: null };
@@ -446,7 +465,7 @@ async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode
   return { kind: 'ran', rows, abandoned: null };
 }
 
-async function decide(deps: LoopDeps, request: ExperimentRequest, execution: ExperimentExecution, changes: SectionValues | null = null): Promise<ResultRow> {
+export async function decide(deps: LoopDeps, request: ExperimentRequest, execution: ExperimentExecution, changes: SectionValues | null = null): Promise<ResultRow> {
   const champion = request.kind === 'experiment' ? loadChampion(deps, execution.mode, execution.model) : null;
   const hypothesis = typeof request.values.EXPERIMENT_HYPOTHESIS === 'string' ? request.values.EXPERIMENT_HYPOTHESIS : '';
   if (request.kind === 'experiment' && !champion && execution.eval) {
@@ -467,7 +486,7 @@ async function decide(deps: LoopDeps, request: ExperimentRequest, execution: Exp
 }
 
 /** Null when the wait was interrupted: the experiment stays in flight for the next run. */
-async function waitFor(deps: LoopDeps, id: string, signal: AbortSignal): Promise<ExperimentExecution | null> {
+export async function waitFor(deps: LoopDeps, id: string, signal: AbortSignal): Promise<ExperimentExecution | null> {
   try {
     return await deps.executor.wait(id, { signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) });
   } catch (error) {

@@ -87,7 +87,7 @@ describe('offline planner (Optuna) through python/planner.py', () => {
     const planner = samplerPlanner(options());
     const history = [row('base', 'base', BASELINE, 0.7)];
     const free = await propose(planner, context(history));
-    const busy = await propose(planner, context(history, { inFlight: [free.values] }));
+    const busy = await propose(planner, context(history, { inFlight: [{ experimentId: 'exp-running', mode: 'proxy', values: free.values }] }));
     expect(configKey(busy.values)).not.toBe(configKey(free.values));
   });
 

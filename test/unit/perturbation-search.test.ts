@@ -132,3 +132,26 @@ describe('offline planner', () => {
     expect(out.kind).toBe('stop');
   });
 });
+
+describe('the offline planner with experiments in flight', () => {
+  it('never proposes a configuration already in flight, and proposes the same as before when nothing is', () => {
+    const alone = proposeOffline(context(), 7);
+    expect(proposeOffline(context({ inFlight: [] }), 7)).toEqual(alone);
+    if (alone.kind !== 'proposal') throw new Error('expected a proposal');
+    const running = { experimentId: 'exp-running', mode: 'full' as const, values: { ...alone.proposal.values, EXPERIMENT_HYPOTHESIS: 'running on the laptop' } };
+    const next = proposeOffline(context({ inFlight: [running] }), 7);
+    if (next.kind !== 'proposal') throw new Error('expected a proposal');
+    expect(configKey(next.proposal.values)).not.toBe(configKey(alone.proposal.values));
+  });
+
+  it('avoids every configuration in flight over many seeds', () => {
+    for (let seed = 0; seed < 40; seed += 1) {
+      const first = proposeOffline(context(), seed);
+      if (first.kind !== 'proposal') throw new Error('expected a proposal');
+      const inFlight = [{ experimentId: 'exp-a', mode: 'proxy' as const, values: first.proposal.values }];
+      const second = proposeOffline(context({ inFlight }), seed);
+      if (second.kind !== 'proposal') throw new Error('expected a proposal');
+      expect(configKey(second.proposal.values)).not.toBe(configKey(first.proposal.values));
+    }
+  });
+});

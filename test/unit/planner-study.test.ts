@@ -82,7 +82,7 @@ describe('results.tsv as an Optuna study', () => {
   });
 
   it('passes experiments in flight as running trials', () => {
-    const input = studyInput(context([row('base', 'base', BASELINE)], { inFlight: [withRank(12)] }), THRESHOLDS);
+    const input = studyInput(context([row('base', 'base', BASELINE)], { inFlight: [{ experimentId: 'exp-running', mode: 'proxy', values: withRank(12) }] }), THRESHOLDS);
     expect(input.trials.at(-1)).toMatchObject({ label: 'in-flight experiment 1', state: 'running', value: null, constraints: null });
     expect(input.trials.at(-1)!.params.LORA_RANK).toBe(12);
     expect(input.tried.some((p) => p.LORA_RANK === 12)).toBe(true);

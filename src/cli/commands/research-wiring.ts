@@ -96,6 +96,7 @@ export async function loopDeps(ctx: CommandContext, options: { planner: boolean 
     log: ctx.log,
     now: () => new Date(),
     onProgress: (p) => ctx.log.debug({ progress: p }, 'progress'),
+    concurrency: { maxInFlight: config.run.maxInFlight, liveWorkers: async () => (await readPresence(redis, prefix)).live },
   };
 }
 

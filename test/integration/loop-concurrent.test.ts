@@ -1,0 +1,180 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { memoryEventFileName } from '../../src/research/memory.js';
+import { runLoop, type RunSummary } from '../../src/research/loop.js';
+import { readResults } from '../../src/research/results-file.js';
+import type { ResultRow } from '../../src/research/results-format.js';
+import { until } from '../support/fleet-harness.js';
+import { startNight, type Night } from '../support/night-harness.js';
+import { gitIn } from '../support/temp-repo.js';
+
+const TIMING = { fullMs: 2_400, proxyMs: 1_200, evalMs: 500 };
+const never = new AbortController().signal;
+const later = () => new Date(Date.now() + 3600_000);
+const nights: Night[] = [];
+afterEach(async () => {
+  while (nights.length) await nights.pop()!.close();
+});
+
+async function night(passRate?: { full?: number; proxy?: number }): Promise<Night> {
+  const n = await startNight({ redisUrl: inject('redisUrl'), timing: TIMING, maxInFlight: 'auto', label: 'concurrent', ...(passRate ? { passRate } : {}) });
+  nights.push(n);
+  await n.start('mini');
+  await n.start('mbp');
+  return n;
+}
+
+/** The most experiments (not baselines) the executor held in flight at once, sampled while `work` runs. */
+async function peakInFlight<T>(n: Night, work: Promise<T>): Promise<{ result: T; peak: number; modes: Set<string> }> {
+  let peak = 0;
+  const modes = new Set<string>();
+  let over = false;
+  const sampler = (async () => {
+    while (!over) {
+      const pending = (await n.executor.pending()).filter((p) => p.kind === 'experiment');
+      if (pending.length >= 2) for (const p of pending) modes.add(p.mode);
+      peak = Math.max(peak, pending.length);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const result = await work.finally(() => (over = true));
+  await sampler;
+  return { result, peak, modes };
+}
+
+/**
+ * What must hold after any night: each experiment has one row, one memory event and one ref; each was judged
+ * against the champion of its mode as results.tsv stood when it was decided; each line ends at its mode's
+ * champion commit (or where it forked), and nothing is left in flight.
+ */
+async function expectExactlyOnce(n: Night): Promise<ResultRow[]> {
+  const rows = readResults(n.deps.resultsPath).rows;
+  // Nothing here may fail: a crash row means an experiment was lost or decided on a broken execution.
+  const failures = Object.values(n.workers).flatMap((w) => w!.output().split('\n').filter((l) => /"level":(40|50)/.test(l)));
+  expect(rows.filter((r) => r.result === 'crash').map((r) => [r.experimentId, r.reasons]), failures.join('\n').slice(-4000)).toEqual([]);
+  const ids = rows.map((r) => r.experimentId);
+  expect(new Set(ids).size).toBe(ids.length);
+  const events = readdirSync(n.deps.memoryEventsDir);
+  for (const row of rows) {
+    if (row.result === 'base') continue;
+    expect(events.filter((f) => f === memoryEventFileName(row.experimentId))).toHaveLength(1);
+    if (row.commit) expect(gitIn(n.repo, 'rev-parse', `refs/autoresearch/experiments/${row.experimentId}`).trim()).toBe(row.commit);
+  }
+  expect(gitIn(n.repo, 'for-each-ref', '--format=%(refname)', 'refs/autoresearch/experiments/').trim().split('\n').filter(Boolean).length).toBe(rows.filter((r) => r.commit && r.result !== 'base').length);
+  rows.forEach((row, i) => {
+    if (row.result === 'base' || row.result === 'invalid' || !row.mode) return;
+    const before = rows.slice(0, i).filter((r) => r.mode === row.mode && (r.result === 'base' || r.result === 'keep'));
+    const champion = before.at(-1)!;
+    const event = readFileSync(`${n.deps.memoryEventsDir}/${memoryEventFileName(row.experimentId)}`, 'utf8');
+    if (row.score !== null) expect(event).toContain(`experiment_id: ${champion.experimentId}`);
+  });
+  const fork = gitIn(n.repo, 'rev-parse', 'refs/heads/autoresearch/night').trim();
+  for (const mode of ['full', 'proxy'] as const) {
+    const kept = rows.filter((r) => r.mode === mode && r.result === 'keep').at(-1);
+    expect(gitIn(n.repo, 'rev-parse', `refs/heads/autoresearch/night-${mode}`).trim()).toBe(kept?.commit ?? fork);
+  }
+  expect(await n.executor.pending()).toEqual([]);
+  return rows;
+}
+
+describe('several experiments in flight across two worker processes', () => {
+  it('the laptop trains full-mode experiments while the Mini trains proxy ones and evaluates both; each mode keeps its own line', async () => {
+    const n = await night();
+    const { result: summary, peak, modes } = await peakInFlight(n, runLoop(n.deps, { maxExperiments: 4, deadline: later(), mode: 'auto', signal: never }));
+    expect(summary.stoppedBecause).toBe('reached 4 experiments');
+    expect(peak).toBe(2);
+    expect([...modes].sort()).toEqual(['full', 'proxy']);
+    const rows = await expectExactlyOnce(n);
+    expect(rows.filter((r) => r.result === 'base').map((r) => r.mode).sort()).toEqual(['full', 'proxy']);
+    const experiments = rows.filter((r) => r.result !== 'base');
+    expect(experiments).toHaveLength(4);
+    expect(new Set(experiments.map((r) => r.mode))).toEqual(new Set(['full', 'proxy']));
+    // The full-mode ones were trained on the laptop, the proxy ones on the Mini.
+    for (const row of experiments) {
+      const training = JSON.parse(readFileSync(`${n.deps.artifacts.logs}/${row.experimentId}/training.json`, 'utf8')) as { machine: string };
+      expect(training.machine).toBe(row.mode === 'full' ? 'mbp' : 'mini');
+    }
+    // The work tree never left run.branch, and stays clean.
+    expect(gitIn(n.repo, 'rev-parse', '--abbrev-ref', 'HEAD').trim()).toBe('autoresearch/night');
+    expect(await n.deps.ledger.dirtyFiles()).toEqual([]);
+  });
+
+  it('a keep in proxy mode while a full-mode experiment trains: the next proxy experiment builds on it, the full one is judged against its own champion and reverted alone', async () => {
+    // Trained proxy adapters pass clearly more cases than the base model, trained full ones clearly fewer.
+    const n = await night({ proxy: 0.9, full: 0.3 });
+    const summary = await runLoop(n.deps, { maxExperiments: 3, deadline: later(), mode: 'auto', signal: never });
+    expect(summary.stoppedBecause).toBe('reached 3 experiments');
+    const rows = await expectExactlyOnce(n);
+    const experiments = rows.filter((r) => r.result !== 'base');
+    const full = experiments.filter((r) => r.mode === 'full');
+    const proxy = experiments.filter((r) => r.mode === 'proxy');
+    expect(full).toHaveLength(1);
+    expect(proxy).toHaveLength(2);
+    const decisions = JSON.stringify(rows.map((r) => [r.experimentId, r.mode, r.result, r.reasons]));
+    expect(proxy[0]!.result, decisions).toBe('keep');
+    expect(full[0]!.result).toMatch(/^veto-|^revert$/);
+    // The proxy keep was decided while the full experiment was still in flight (its row came first), and the
+    // second proxy experiment was committed on top of the kept one.
+    expect(rows.indexOf(proxy[0]!)).toBeLessThan(rows.indexOf(full[0]!));
+    expect(gitIn(n.repo, 'rev-parse', `${proxy[1]!.commit}^`).trim()).toBe(proxy[0]!.commit);
+    // The full experiment started from the fork, not from the proxy line, and its revert left the proxy line alone.
+    const fork = gitIn(n.repo, 'rev-parse', 'refs/heads/autoresearch/night').trim();
+    expect(gitIn(n.repo, 'rev-parse', `${full[0]!.commit}^`).trim()).toBe(fork);
+    expect(gitIn(n.repo, 'rev-parse', 'refs/heads/autoresearch/night-full').trim()).toBe(fork);
+  });
+
+  it('an experiment committed on a line but never submitted (the planner died in between) becomes one crash row, and only that line is reverted', async () => {
+    const n = await night();
+    await n.deps.ledger.ensureBranch();
+    await n.deps.ledger.ensureLines();
+    const fork = gitIn(n.repo, 'rev-parse', 'HEAD').trim();
+    const orphan = await n.deps.ledger.line('proxy').commitExperiment('exp-orphan', 'never submitted', 'Changes: none', await n.deps.ledger.trainPyAt(fork));
+    // A deadline already past: the run only reconciles.
+    const summary = await runLoop(n.deps, { maxExperiments: 1, deadline: new Date(Date.now() - 1_000), mode: 'auto', signal: never });
+    expect(summary.rows.map((r) => [r.experimentId, r.result, r.commit])).toEqual([['exp-orphan', 'crash', orphan.commit]]);
+    expect(gitIn(n.repo, 'rev-parse', 'refs/heads/autoresearch/night-proxy').trim()).toBe(fork);
+    expect(gitIn(n.repo, 'rev-parse', 'refs/heads/autoresearch/night-full').trim()).toBe(fork);
+    expect(gitIn(n.repo, 'rev-parse', 'refs/autoresearch/experiments/exp-orphan').trim()).toBe(orphan.commit);
+    expect(readdirSync(n.deps.memoryEventsDir)).toEqual([memoryEventFileName('exp-orphan')]);
+    // A second run finds nothing more to record.
+    expect((await runLoop(n.deps, { maxExperiments: 1, deadline: new Date(Date.now() - 1_000), mode: 'auto', signal: never })).rows).toEqual([]);
+  });
+
+  it('a planner restart with two experiments in flight resumes both and applies each decision once', async () => {
+    const n = await night();
+    const stop = new AbortController();
+    const first = runLoop(n.deps, { maxExperiments: 2, deadline: later(), mode: 'auto', signal: stop.signal });
+    await until('two experiments in flight', async () => (await n.executor.pending()).filter((p) => p.kind === 'experiment').length === 2, 60_000);
+    stop.abort(new Error('SIGTERM'));
+    const interrupted: RunSummary = await first;
+    expect(interrupted.abandoned).not.toBeNull();
+    const left = (await n.executor.pending()).map((p) => p.experimentId).sort();
+    expect(left).toHaveLength(2);
+    expect(readResults(n.deps.resultsPath).rows.filter((r) => left.includes(r.experimentId))).toEqual([]);
+
+    const resumed = await runLoop(n.deps, { maxExperiments: 0 + 1, deadline: later(), mode: 'auto', signal: never });
+    expect(resumed.abandoned).toBeNull();
+    const rows = await expectExactlyOnce(n);
+    for (const id of left) expect(rows.filter((r) => r.experimentId === id)).toHaveLength(1);
+    // A third run finds nothing left to apply and records nothing twice.
+    const again = await runLoop(n.deps, { maxExperiments: 1, deadline: new Date(Date.now() + 1_000), mode: 'auto', signal: never });
+    expect(again.rows).toEqual([]);
+    await expectExactlyOnce(n);
+  });
+
+  it.each(['mbp', 'mini'] as const)('kill -9 of the %s worker with two experiments in flight: it restarts, both finish, each recorded once', async (victim) => {
+    const n = await night();
+    const run = runLoop(n.deps, { maxExperiments: 2, deadline: later(), mode: 'auto', signal: never });
+    await until('two experiments training', async () => {
+      const pending = (await n.executor.pending()).filter((p) => p.kind === 'experiment');
+      return pending.length === 2 && existsSync(`${n.root}/${victim}/runs`) && readdirSync(`${n.root}/${victim}/runs`).some((d) => d.includes('-train-'));
+    }, 60_000);
+    process.kill(n.workers[victim]!.pid, 'SIGKILL');
+    await n.workers[victim]!.child;
+    await n.start(victim);
+    const summary = await run;
+    expect(summary.stoppedBecause).toBe('reached 2 experiments');
+    const rows = await expectExactlyOnce(n);
+    expect(rows.filter((r) => r.result !== 'base')).toHaveLength(2);
+  });
+});
