@@ -127,6 +127,9 @@ describe('the idle model server around GPU work', () => {
     });
     expect(upDuringJob).toBe(false);
     await until('the idle server to be restored after the job', idle.healthy, 15_000);
+    // The restore answers health before the lease has finished with it; a kill inside that window is the
+    // restore's to handle, not the watchdog's. Three watchdog intervals let the lease settle first.
+    await new Promise((r) => setTimeout(r, 600));
 
     await idle.kill();
     expect(await idle.healthy()).toBe(false);
