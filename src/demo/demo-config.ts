@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { idleCommand, type IdleServerFiles } from './idle-model-server.js';
+import { demoPath } from './workspace.js';
 
 export interface DemoLayout {
   /** The demo's own folder under the project's state folder; everything the demo writes lives here. */
@@ -47,7 +48,7 @@ export function writeDemoConfigs(layout: DemoLayout): { mini: string; mbp: strin
     paths: {
       state,
       repo: layout.repo,
-      memoryEvents: join(layout.root, 'memory', 'events'),
+      memoryEvents: join(demoPath(layout.root, 'memory'), 'events'),
       stableAdapter: layout.idle.adapter,
     },
     // Only the Mini serves by day: an mlx_lm.server on the base model plus the stable adapter.
@@ -86,11 +87,11 @@ export function writeDemoConfigs(layout: DemoLayout): { mini: string; mbp: strin
     run: { branch: 'autoresearch/demo', evalAllowanceSeconds: 600 },
   });
   const files = {
-    mini: join(layout.root, 'mini.config.yaml'),
-    mbp: join(layout.root, 'mbp.config.yaml'),
+    mini: demoPath(layout.root, 'miniConfig'),
+    mbp: demoPath(layout.root, 'mbpConfig'),
   };
   const header = '# Written by `autoresearch demo`; rewritten on every demo run.\n';
-  writeFileSync(files.mini, header + stringify(common('mini', join(layout.root, 'mini-state'))));
-  writeFileSync(files.mbp, header + stringify(common('mbp', join(layout.root, 'mbp-state'))));
+  writeFileSync(files.mini, header + stringify(common('mini', demoPath(layout.root, 'miniState'))));
+  writeFileSync(files.mbp, header + stringify(common('mbp', demoPath(layout.root, 'mbpState'))));
   return files;
 }

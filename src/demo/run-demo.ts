@@ -23,7 +23,7 @@ import { writeDemoConfigs } from './demo-config.js';
 import type { DemoDisplay } from './display.js';
 import { askIdleServer, DEMO_QUESTION, serveChampion, watchIdleEvents, type Reply } from './idle-night.js';
 import { idleCommand, readLoaded, type IdleServerFiles } from './idle-model-server.js';
-import { prepareScratchRepo } from './workspace.js';
+import { clearDemoFolder, demoPath, prepareScratchRepo } from './workspace.js';
 
 export interface DemoOptions {
   experiments: number;
@@ -55,37 +55,35 @@ const IDLE_RESTORE_DELAY_MS = 5_000;
 export async function runDemo(options: DemoOptions, display: DemoDisplay): Promise<DemoOutcome> {
   const stateDir = join(PROJECT_ROOT, '.autoresearch');
   const councilDir = join(PROJECT_ROOT, 'council');
-  const logDir = join(options.dir, 'logs');
-  mkdirSync(logDir, { recursive: true });
+  const logDir = demoPath(options.dir, 'logs');
 
   display.phase('tiny model: pre-trained once on made-up personas (never the council), then cached');
   const model = await ensureTinyModel({ councilDir, stateDir });
   display.note(`model at ${model.modelDir}`);
 
-  display.phase('Redis: an embedded redis-server with the project\'s redis.conf (AOF on, noeviction)');
-  const redisServer = await startRedisServer({ port: await freePort(), dataDir: join(options.dir, 'redis') });
-  onCleanup(() => redisServer.stop());
-  display.note(`listening on ${redisServer.url}`);
-
-  display.phase('scratch repository: a clone of this checkout, so your own stays untouched');
-  const scratch = await prepareScratchRepo(PROJECT_ROOT, join(options.dir, 'repo'));
-  const council = loadCouncil(councilDir);
-  display.note(`${scratch.path} (from ${scratch.head.slice(0, 8)}); both modes search python/search-spaces/tiny.json from its baseline`);
-
-  // Each demo starts with no champion: last run's stable adapter and idle-server state go.
   const idle: IdleServerFiles = {
-    dir: join(options.dir, 'idle-server'),
+    dir: demoPath(options.dir, 'idleServer'),
     model: model.modelDir,
-    adapter: join(options.dir, 'stable-adapter'),
+    adapter: demoPath(options.dir, 'stableAdapter'),
     port: await freePort(),
     maxTokens: 48,
   };
   const stopIdle = () => execa(idleCommand('stop', idle)[0]!, idleCommand('stop', idle).slice(1), { reject: false });
-  // A server left by an interrupted demo is found by the pid file in the old folder.
+  // A server left by an interrupted demo is found by the pid file in the old folder, before that folder goes.
   if (existsSync(join(idle.dir, 'server.pid'))) await stopIdle();
-  rmSync(idle.dir, { recursive: true, force: true });
-  rmSync(idle.adapter, { recursive: true, force: true });
+  clearDemoFolder(options.dir);
+  mkdirSync(logDir, { recursive: true });
   mkdirSync(idle.dir, { recursive: true });
+
+  display.phase('Redis: an embedded redis-server with the project\'s redis.conf (AOF on, noeviction)');
+  const redisServer = await startRedisServer({ port: await freePort(), dataDir: demoPath(options.dir, 'redis') });
+  onCleanup(() => redisServer.stop());
+  display.note(`listening on ${redisServer.url}`);
+
+  display.phase('scratch repository: a clone of this checkout, so your own stays untouched');
+  const scratch = await prepareScratchRepo(PROJECT_ROOT, demoPath(options.dir, 'repo'));
+  const council = loadCouncil(councilDir);
+  display.note(`${scratch.path} (from ${scratch.head.slice(0, 8)}); both modes search python/search-spaces/tiny.json from its baseline`);
 
   const serverPort = await freePort();
   const files = writeDemoConfigs({

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { EnvironmentError } from '../errors.js';
 
@@ -20,4 +20,31 @@ export async function prepareScratchRepo(sourceRepo: string, target: string): Pr
   await clone.addConfig('user.name', 'council-autoresearch demo', false, 'local');
   await clone.addConfig('user.email', 'demo@council-autoresearch.invalid', false, 'local');
   return { path: target, head };
+}
+
+/**
+ * What the demo writes into its folder, by name. Every demo starts from none of it: the scratch repository is
+ * cloned afresh, so a previous run's Redis records, memory events, artifacts and champion would describe
+ * experiments that no longer exist. Only these names are removed, never the folder itself, since `--dir` may
+ * point anywhere.
+ */
+export const DEMO_ENTRIES = {
+  logs: 'logs',
+  redis: 'redis',
+  repo: 'repo',
+  memory: 'memory',
+  miniState: 'mini-state',
+  mbpState: 'mbp-state',
+  idleServer: 'idle-server',
+  stableAdapter: 'stable-adapter',
+  miniConfig: 'mini.config.yaml',
+  mbpConfig: 'mbp.config.yaml',
+} as const;
+
+export function demoPath(dir: string, entry: keyof typeof DEMO_ENTRIES): string {
+  return join(dir, DEMO_ENTRIES[entry]);
+}
+
+export function clearDemoFolder(dir: string): void {
+  for (const name of Object.values(DEMO_ENTRIES)) rmSync(join(dir, name), { recursive: true, force: true });
 }
