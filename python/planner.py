@@ -31,7 +31,7 @@ SAMPLERS = ("tpe", "gp", "cmaes", "random")
 # exploration, so its model takes over after five decided trials.
 STARTUP_TRIALS = 5
 # TPE models from the first decided trial, the baseline: a uniform start-up sample over fourteen axes mostly
-# lands below the jailbreak floor (three in four of random search's experiments are vetoed there in the
+# lands below the jailbreak floor (six to eight in ten of random search's experiments are vetoed there in the
 # planner benchmark), while TPE's first proposals, drawn around the baseline against the uniform prior, stay
 # where the hand-set defaults already work.
 TPE_STARTUP_TRIALS = 1
