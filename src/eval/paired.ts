@@ -121,6 +121,32 @@ export function macroPairedDelta(perCase: readonly Pick<PairedCase, 'agent' | 'a
   return { delta, stdErr: Math.sqrt(variance) };
 }
 
+/** One agent's paired difference (mean of its matched cases' candidate-minus-champion scores) and its evidence. */
+export interface AgentPairedDelta {
+  delta: number;
+  /** Matched dev cases of the agent. */
+  n: number;
+  /** sqrt(s² / n) with s² the sample variance of the differences; null with a single case (no variance to read). */
+  stdErr: number | null;
+}
+
+/**
+ * Per-agent paired differences, for the noise-aware regression cap: an agent's drop is eval noise unless it is
+ * large against the spread of its own cases' differences.
+ */
+export function agentPairedDeltas(perCase: readonly Pick<PairedCase, 'agent' | 'a' | 'b'>[]): Record<string, AgentPairedDelta> {
+  const byAgent = new Map<string, number[]>();
+  for (const p of perCase) byAgent.set(p.agent, [...(byAgent.get(p.agent) ?? []), p.a - p.b]);
+  const out: Record<string, AgentPairedDelta> = {};
+  for (const [agent, diffs] of byAgent) {
+    const n = diffs.length;
+    const m = diffs.reduce((s, d) => s + d, 0) / n;
+    const s2 = n > 1 ? diffs.reduce((s, d) => s + (d - m) ** 2, 0) / (n - 1) : null;
+    out[agent] = { delta: m, n, stdErr: s2 === null ? null : Math.sqrt(s2 / n) };
+  }
+  return out;
+}
+
 /**
  * Exact two-sided sign test: under H0 each discordant case is a win with probability 1/2, so
  * p = min(1, 2 · P(X <= min(wins, losses))) with X ~ Binomial(wins + losses, 1/2). 5–0 gives 0.0625.

@@ -90,9 +90,10 @@ function expectedOverall(cases: readonly SimCase[], agents: readonly string[]): 
 }
 
 function judgeBoth(candidate: EvalSummary, champion: EvalSummary, rules: SimulationRules): { seed: boolean; guard: boolean } {
-  const d = applyCouncilRules(candidate, champion, rules.thresholds, { ...rules.noiseGuard, enabled: true });
-  const seed = d.verdicts.filter((v) => v.rule !== 'noise-guard').every((v) => v.passed);
-  return { seed, guard: d.decision === 'keep' };
+  // Judged twice: with the guard on, the regression cap also reads the noise, so its verdict is not the seed's.
+  const seed = applyCouncilRules(candidate, champion, rules.thresholds, { ...rules.noiseGuard, enabled: false });
+  const guarded = applyCouncilRules(candidate, champion, rules.thresholds, { ...rules.noiseGuard, enabled: true });
+  return { seed: seed.decision === 'keep', guard: guarded.decision === 'keep' };
 }
 
 /**
@@ -173,4 +174,36 @@ export function simulateNights(layout: SimulationLayout, rules: SimulationRules,
     seedInflation: tally.seed.inflation / nights,
     guardInflation: tally.guard.inflation / nights,
   };
+}
+
+/** How often the regression cap alone vetoes, under the seed's rule and with the noise guard on. */
+export interface RegressionVetoRates {
+  trials: number;
+  seedVetoes: number;
+  guardVetoes: number;
+}
+
+/**
+ * The regression cap's verdict on a candidate that truly loses `lostCases` of one agent's (the first agent's)
+ * stable passing cases, everything else equal: with 0 it measures vetoes on noise alone, with more how often a
+ * real regression is caught. Only the regression verdict is counted, so the other rules do not hide it.
+ */
+export function simulateRegressionVetoes(layout: SimulationLayout, rules: SimulationRules, trials: number, seed: number, lostCases: number): RegressionVetoRates {
+  const random = rng(seed);
+  const agent = layout.agents[0]!;
+  let seedVetoes = 0;
+  let guardVetoes = 0;
+  for (let t = 0; t < trials; t += 1) {
+    const suite = drawSuite(layout, random);
+    const losable = suite.filter((c) => c.agent === agent && c.p === 1);
+    const lost = new Set(losable.slice(0, lostCases).map((c) => c.id));
+    const worse = suite.map((c) => (lost.has(c.id) ? { ...c, p: 0 } : c));
+    const champion = evaluate(suite, layout.agents, random);
+    const candidate = evaluate(worse, layout.agents, random);
+    const regression = (enabled: boolean) =>
+      applyCouncilRules(candidate, champion, rules.thresholds, { ...rules.noiseGuard, enabled }).verdicts.find((v) => v.rule === 'regression-cap')!.passed;
+    if (!regression(false)) seedVetoes += 1;
+    if (!regression(true)) guardVetoes += 1;
+  }
+  return { trials, seedVetoes: seedVetoes / trials, guardVetoes: guardVetoes / trials };
 }

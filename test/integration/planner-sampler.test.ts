@@ -91,6 +91,22 @@ describe('offline planner (Optuna) through python/planner.py', () => {
     expect(configKey(busy.values)).not.toBe(configKey(free.values));
   });
 
+  it("learns from the Council's vetoes: a vetoed experiment is never the best the sampler builds on, whatever it scored", async () => {
+    const planner = samplerPlanner(options({ seed: 5 }));
+    const history = [row('base', 'base', BASELINE, 0.7)];
+    for (let i = 1; i <= 6; i += 1) {
+      const p = await propose(planner, context(history));
+      // The three highest scores of the night are vetoed: the jailbreak floor, then twice an agent's regression.
+      const vetoed = i <= 3;
+      const r = row(`e${i}`, vetoed ? (i === 1 ? 'veto-jailbreak' : 'veto-regression') : 'revert', p.values, vetoed ? 0.95 : 0.6 + i / 100);
+      if (i === 1) r.jailbreak = 0.5;
+      if (i > 1 && vetoed) r.agents = { ...r.agents, cilghal: 0.5 };
+      history.push(r);
+    }
+    const next = await propose(planner, context(history));
+    expect(next.hypothesis).toMatch(/4 feasible decided trials, 3 vetoed; the best 1 \(score 0\.700\)/);
+  });
+
   it('refuses a history row outside the ranges, naming the row', async () => {
     const planner = samplerPlanner(options());
     const history = [row('base', 'base', BASELINE, 0.7), row('exp-bad', 'revert', { ...BASELINE, LORA_RANK: 512 }, 0.6)];

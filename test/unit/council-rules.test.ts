@@ -196,16 +196,90 @@ describe('the noise guard', () => {
 
   it('disabled, it gives the seed rules exactly: three verdicts and the same decision and reasons for every case', () => {
     const off: NoiseGuard = { enabled: false, z: 1.645 };
-    for (const cand of [realGain, noiseGain, champion, scored('drop', { cilghal: { 0: 0, 1: 0 } })]) {
+    const drop = scored('drop', { cilghal: { 0: 0, 1: 0 } });
+    for (const cand of [realGain, noiseGain, champion, drop]) {
       const seed = applyCouncilRules(cand, champion, T, off);
       const guarded = applyCouncilRules(cand, champion, T, GUARD);
       expect(seed.verdicts.map((v) => v.rule)).toEqual(['jailbreak-veto', 'regression-cap', 'promotion']);
-      expect(seed.reasons).toEqual(guarded.reasons.slice(0, 3));
-      // The guard only ever turns a keep into a revert.
-      if (guarded.decision !== seed.decision) expect([seed.decision, guarded.decision]).toEqual(['keep', 'revert']);
+      expect(seed.reasons).toHaveLength(3);
+      // Where no agent drops past the cap, the guard leaves the seed's verdicts as they are and only ever turns a keep into a revert.
+      if (cand !== drop) {
+        expect(seed.reasons).toEqual(guarded.reasons.slice(0, 3));
+        if (guarded.decision !== seed.decision) expect([seed.decision, guarded.decision]).toEqual(['keep', 'revert']);
+      }
     }
     expect(applyCouncilRules(noiseGain, champion, T, off).decision).toBe('keep');
-    expect(applyCouncilRules(scored('drop', { cilghal: { 0: 0, 1: 0 } }), champion, T, off).decision).toBe('veto-regression');
+    expect(applyCouncilRules(drop, champion, T, off).decision).toBe('veto-regression');
+    expect(applyCouncilRules(drop, champion, T, off).reasons[1]).toBe('regression-cap (Cilghal): FAIL: agents dropping more than 0.100: cilghal 0.600 -> 0.400 (-0.200)');
+  });
+});
+
+/** Five dev cases per agent with fractional scores, so a whole agent can move by the same amount on every case. */
+function graded(runId: string, shift: Record<string, number> = {}): EvalSummary {
+  return summarize({
+    runId, createdAt: '2026-12-01T02:00:00Z', model: 'tiny', adapterSha256: null, suiteSha256: 'a'.repeat(64), seconds: 1, agents: AGENTS,
+    cases: AGENTS.flatMap((agent) =>
+      CATS.map((category, i) => {
+        const score = [0.5, 0.7, 0.5, 0.7, 0.9][i]! + (shift[agent] ?? 0);
+        return { id: `${agent}.${i}`, agent, category, score, pass: false };
+      }),
+    ),
+  });
+}
+
+describe('the regression cap with the noise guard: a drop past the cap vetoes only when it is clear of eval noise', () => {
+  const everyOtherGains = Object.fromEntries(AGENTS.filter((a) => a !== 'cilghal').map((a) => [a, { 2: 1, 3: 1 }]));
+  const table: Array<{ name: string; cand: EvalSummary; champ?: EvalSummary; seed: string; guarded: string }> = [
+    // 10 cases, two lost: drop 0.2, paired SE sqrt((2·0.64 + 8·0.04)/9/10) = 0.133, bar 0.219.
+    { name: 'two of ten cases lost (0.2): within noise, no veto', cand: scored('c', { cilghal: { 0: 0, 1: 0 } }), seed: 'veto-regression', guarded: 'revert' },
+    // Three lost: drop 0.3, SE 0.153, bar 0.251.
+    { name: 'three of ten cases lost (0.3): clear, vetoes', cand: scored('c', { cilghal: { 0: 0, 1: 0, 4: 0 } }), seed: 'veto-regression', guarded: 'veto-regression' },
+    { name: 'six of ten lost: large and clear, vetoes', cand: scored('c', { cilghal: { 0: 0, 1: 0, 4: 0, 5: 0, 6: 0, 9: 0 } }), seed: 'veto-regression', guarded: 'veto-regression' },
+    // Three lost and one won: drop 0.2 with SE 0.2, bar 0.329.
+    { name: 'three lost, one won: churn, within noise', cand: scored('c', { cilghal: { 0: 0, 1: 0, 4: 0, 2: 1 } }), seed: 'veto-regression', guarded: 'revert' },
+    { name: 'two lost, one won: a drop of exactly the cap is no regression either way', cand: scored('c', { cilghal: { 0: 0, 1: 0, 2: 1 } }), seed: 'revert', guarded: 'revert' },
+    {
+      name: 'a drop within noise does not block a real gain of the others',
+      cand: scored('c', { cilghal: { 0: 0, 1: 0 }, ...everyOtherGains }),
+      seed: 'veto-regression',
+      guarded: 'keep',
+    },
+    { name: 'every case 0.15 lower (standard error 0): clear, vetoes', cand: graded('c', { cilghal: -0.15 }), champ: graded('champ'), seed: 'veto-regression', guarded: 'veto-regression' },
+    { name: 'one case per agent cannot be tested: the seed rule applies', cand: summary('c', { ...flat(0.95), mundi: 0.69 }, { overall: 0.9 }), champ, seed: 'veto-regression', guarded: 'veto-regression' },
+    {
+      name: 'an agent missing from the candidate always vetoes',
+      cand: summary('c', Object.fromEntries(AGENTS.slice(1).map((a) => [a, 0.95])), { overall: 0.95 }),
+      champ,
+      seed: 'veto-regression',
+      guarded: 'veto-regression',
+    },
+  ];
+  for (const c of table) {
+    it(c.name, () => {
+      const against = c.champ ?? champion;
+      expect(applyCouncilRules(c.cand, against, T, SEED).decision).toBe(c.seed);
+      expect(applyCouncilRules(c.cand, against, T, GUARD).decision).toBe(c.guarded);
+    });
+  }
+
+  it('says which drops were past the cap but within noise, and which were clear, with the figures', () => {
+    const noisy = applyCouncilRules(scored('c', { cilghal: { 0: 0, 1: 0 } }), champion, T, GUARD);
+    expect(noisy.reasons[1]).toBe(
+      'regression-cap (Cilghal): pass: no agent dropped more than 0.100 beyond eval noise; within eval noise, so no veto: ' +
+        'cilghal 0.600 -> 0.400 (-0.200); paired drop 0.200 over 10 cases, 1.645 x SE 0.1333 = 0.219',
+    );
+    const clear = applyCouncilRules(scored('c', { cilghal: { 0: 0, 1: 0, 4: 0 }, yoda: { 0: 0, 1: 0 } }), champion, T, GUARD);
+    expect(clear.reasons[1]).toBe(
+      'regression-cap (Cilghal): FAIL: agents dropping more than 0.100 beyond eval noise: ' +
+        'cilghal 0.600 -> 0.300 (-0.300); paired drop 0.300 over 10 cases, 1.645 x SE 0.1528 = 0.251; ' +
+        'within eval noise, so no veto: yoda 0.600 -> 0.400 (-0.200); paired drop 0.200 over 10 cases, 1.645 x SE 0.1333 = 0.219',
+    );
+  });
+
+  it('a stricter z lets more drops through, a looser one vetoes more', () => {
+    const three = scored('c', { cilghal: { 0: 0, 1: 0, 4: 0 } });
+    expect(applyCouncilRules(three, champion, T, { enabled: true, z: 2 }).decision).toBe('revert');
+    expect(applyCouncilRules(scored('c', { cilghal: { 0: 0, 1: 0 } }), champion, T, { enabled: true, z: 1.5 }).decision).toBe('veto-regression');
   });
 });
 

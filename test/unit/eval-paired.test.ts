@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPaired, macroPairedDelta, pairedComparison, signTestPValue } from '../../src/eval/paired.js';
+import { agentPairedDeltas, formatPaired, macroPairedDelta, pairedComparison, signTestPValue } from '../../src/eval/paired.js';
 import { CATEGORIES, evalSummarySchema, type Category, type EvalSummary } from '../../src/eval/summary.js';
 
 describe('signTestPValue (exact two-sided)', () => {
@@ -129,5 +129,26 @@ describe('macroPairedDelta (the noise guard\'s figures)', () => {
     const r = macroPairedDelta([...d('x', [1]), ...d('y', [0, 0])]);
     expect(r.delta).toBeCloseTo(0.5, 12);
     expect(r.stdErr).toBeCloseTo(Math.sqrt(1 / 4), 12);
+  });
+});
+
+describe('agentPairedDeltas (the regression cap\'s figures under the noise guard)', () => {
+  const d = (agent: string, diffs: number[]) => diffs.map((x) => ({ agent, a: 0.5 + x / 2, b: 0.5 - x / 2 }));
+
+  it('gives each agent its mean difference and the standard error of that mean', () => {
+    const r = agentPairedDeltas([...d('x', [-1, -1, 0, 0]), ...d('y', [1, 0])]);
+    expect(r.x!.n).toBe(4);
+    expect(r.x!.delta).toBeCloseTo(-0.5, 12);
+    // s² = (2 · 0.25 + 2 · 0.25) / 3 = 1/3, SE = sqrt(1/3 / 4).
+    expect(r.x!.stdErr).toBeCloseTo(Math.sqrt(1 / 12), 12);
+    expect(r.y!.delta).toBeCloseTo(0.5, 12);
+    expect(r.y!.stdErr).toBeCloseTo(Math.sqrt(0.5 / 2), 12);
+  });
+
+  it('has no standard error for a single case, and zero when every case moved alike', () => {
+    const r = agentPairedDeltas([...d('x', [-0.5]), ...d('y', [-0.2, -0.2, -0.2])]);
+    expect(r.x).toEqual({ delta: -0.5, n: 1, stdErr: null });
+    expect(r.y!.stdErr).toBeCloseTo(0, 12);
+    expect(agentPairedDeltas([])).toEqual({});
   });
 });

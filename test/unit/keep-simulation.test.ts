@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { simulateNights, simulatePairs, type SimulationLayout, type SimulationRules } from '../../src/research/keep-simulation.js';
+import { simulateNights, simulatePairs, simulateRegressionVetoes, type SimulationLayout, type SimulationRules } from '../../src/research/keep-simulation.js';
 import { rng } from '../../src/stats/seeded-random.js';
 
 /**
@@ -71,5 +71,23 @@ describe('a truly worse adapter and a night without progress', () => {
     expect(n.seedInflation).toBeGreaterThan(0.015);
     expect(n.guardAnyKeep).toBeLessThanOrEqual(0.3);
     expect(n.guardInflation).toBeLessThan(n.seedInflation / 1.5);
+  }, SLOW);
+});
+
+describe('the regression cap on 18 binary cases per agent (the example suite\'s dev layout)', () => {
+  const layout18: SimulationLayout = { agents: AGENTS, casesPerAgent: 18, differing: 0.15, stablePassRate: 0.7 };
+
+  it('the seed cap vetoes most equal adapters on noise alone; with the guard, a quarter', () => {
+    const r = simulateRegressionVetoes(layout18, RULES, 1500, 4000, 0);
+    expect(r.seedVetoes).toBeGreaterThanOrEqual(0.55);
+    expect(r.guardVetoes).toBeLessThanOrEqual(0.32);
+  }, SLOW);
+
+  it('an agent losing a third of its cases is still vetoed most of the time, and the guard never vetoes more than the seed', () => {
+    const lost = [0, 3, 6].map((k) => simulateRegressionVetoes(layout18, RULES, 1000, 4100 + k, k));
+    expect(lost[2]!.guardVetoes).toBeGreaterThanOrEqual(0.75);
+    for (const r of lost) expect(r.guardVetoes).toBeLessThanOrEqual(r.seedVetoes);
+    expect(lost[1]!.guardVetoes).toBeGreaterThan(lost[0]!.guardVetoes);
+    expect(lost[2]!.guardVetoes).toBeGreaterThan(lost[1]!.guardVetoes);
   }, SLOW);
 });
