@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import pino, { type Logger } from 'pino';
 import { createFleetExecutor, type FleetExecutor } from '../../queues/executor.js';
 import { loadCouncil } from '../../src/council/load.js';
 import { loadConfig, type Config } from '../../src/config/load.js';
+import { freePort } from '../../src/net/free-port.js';
 import { readPresence } from '../../src/fleet/presence.js';
 import { sectionValidator } from '../../src/planner/proposal.js';
 import { oneShotSampler } from '../../src/planner/sampler-process.js';
@@ -44,6 +46,11 @@ export async function startNight(options: {
   label?: string;
   /** The stand-in evaluator's pass rate for trained adapters per mode (test/support/step-evaluator.ts). */
   passRate?: Partial<Record<Mode, number>>;
+  /**
+   * Gives the Mini an idle model server, the stand-in launchctl drives in the drills (test/support/idle-ctl.mjs: a
+   * real HTTP server process, started and stopped): its GPU lease stops it around GPU jobs and restores it after.
+   */
+  idleServer?: boolean;
 }) {
   const root = mkdtempSync(join(tmpdir(), `autoresearch-${options.label ?? 'night'}-`));
   const repo = tempRepo({ 'python/train.py': readFileSync(join(PROJECT_ROOT, 'python', 'train.py'), 'utf8') });
@@ -59,8 +66,18 @@ export async function startNight(options: {
     mini: { consumes: ['train-proxy', 'eval', 'route'], stalledCheck: ['train-full'] },
     mbp: { consumes: ['train-full'], stalledCheck: [] },
   };
+  const idleDir = join(root, 'idle-server');
+  const idleServer = options.idleServer ? await startIdleStandIn(idleDir) : null;
   const files: Record<MachineRole, string> = {
-    mini: writeMachineConfig(root, { machine: 'mini', redisUrl: options.redisUrl, prefix, state: miniState, fleet: { roles }, sections: sections(miniState) }),
+    mini: writeMachineConfig(root, {
+      machine: 'mini',
+      redisUrl: options.redisUrl,
+      prefix,
+      state: miniState,
+      fleet: { roles },
+      sections: sections(miniState),
+      ...(idleServer ? { idleServer: idleServer.section } : {}),
+    }),
     mbp: writeMachineConfig(root, {
       machine: 'mbp',
       redisUrl: options.redisUrl,
@@ -135,8 +152,10 @@ export async function startNight(options: {
     executor,
     workers,
     start,
+    idleDir,
     async close() {
       for (const w of Object.values(workers)) if (w && w.child.exitCode === null) await w.stop().catch(() => undefined);
+      await idleServer?.stop();
       await executor.close();
       await artifactServer.close();
       redis.disconnect();
@@ -147,3 +166,23 @@ export async function startNight(options: {
 }
 
 export type Night = Awaited<ReturnType<typeof startNight>>;
+
+const IDLE_CTL = join(PROJECT_ROOT, 'test/support/idle-ctl.mjs');
+
+/** The stand-in idle server, running, and the Mini's idleServer section for it (no daytime pause, the default restore delay). */
+async function startIdleStandIn(dir: string) {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  await execa(process.execPath, [IDLE_CTL, 'start', dir, String(port)]);
+  return {
+    section: {
+      enabled: true,
+      stop: [process.execPath, IDLE_CTL, 'stop', dir],
+      start: [process.execPath, IDLE_CTL, 'start', dir, String(port)],
+      healthUrl: `http://127.0.0.1:${port}/`,
+      nightStart: '07:00',
+      morningDeadline: '07:00',
+    },
+    stop: () => execa(process.execPath, [IDLE_CTL, 'stop', dir]).then(() => undefined),
+  };
+}
