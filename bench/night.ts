@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -10,6 +9,8 @@ import { runLoop } from '../src/research/loop.js';
 import { readResults } from '../src/research/results-file.js';
 import { trainingSummarySchema } from '../src/research/executor.js';
 import { readJobSpans } from '../queues/job-spans.js';
+import { PROJECT_ROOT } from '../src/project.js';
+import { tinyModelPath } from '../src/train/tiny-model.js';
 import { GPU_QUEUES, jobIds } from '../queues/names.js';
 import { startNight } from '../test/support/night-harness.js';
 
@@ -21,10 +22,44 @@ import { startNight } from '../test/support/night-harness.js';
  * (goal: concurrent / serial >= 1.8), each machine's GPU busy share and its idle gaps between consecutive GPU
  * jobs (goal <= 5 s), and the orchestration overhead per experiment as a share of its training budget (goal <= 1%).
  * NIGHT_UNIT_MS (default 1000) and NIGHT_WINDOW_UNITS (default 150) set the scale.
+ *
+ * NIGHT_TRAINER=tiny runs it on the tiny model instead: real training (python/train.py through mlx, budgets of
+ * 30 and 15 units, unit 2 s by default), datasets prepared by prepare.py, real evaluations with mlx_lm.server, a
+ * real idle mlx_lm.server on the Mini, and each worker pinned to one core (taskset: mini 0, mbp 1). It needs both
+ * cores for about a quarter of an hour; the figures are about orchestration, not about the model.
  */
-const UNIT_MS = Number(process.env.NIGHT_UNIT_MS ?? 1_000);
+const TINY = process.env.NIGHT_TRAINER === 'tiny';
+const UNIT_MS = Number(process.env.NIGHT_UNIT_MS ?? (TINY ? 2_000 : 1_000));
 const WINDOW_UNITS = Number(process.env.NIGHT_WINDOW_UNITS ?? 150);
+/** The stand-ins' durations; on the tiny model the training budgets (full 30, proxy 15 units) and a real evaluation. */
 const TIMING = { fullMs: 30 * UNIT_MS, proxyMs: 15 * UNIT_MS, evalMs: 6 * UNIT_MS };
+/** The tiny half: each worker (trainer, model servers included) on its own core, as two machines would be. */
+const PIN = { mini: 0, mbp: 1 } as const;
+
+/** The tiny model as built for this checkout, or else the newest one built under .autoresearch/models: the figures are about orchestration. */
+async function tinyModelDir(): Promise<string> {
+  const stateDir = join(PROJECT_ROOT, '.autoresearch');
+  const own = await tinyModelPath({ councilDir: join(PROJECT_ROOT, 'council'), stateDir });
+  if (own.exists) return own.modelDir;
+  const root = join(stateDir, 'models');
+  const built = readdirSync(root)
+    .map((name) => join(root, name))
+    .filter((dir) => existsSync(join(dir, 'config.json')))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (!built[0]) throw new Error(`no tiny model under ${root}; build one with \`npm run demo\` (or python/tiny_model.py) first`);
+  return built[0];
+}
+
+/** What the worker's evaluation of an experiment took (its summary) and how long its mlx_lm.server took to answer (run.json). */
+function evalFigures(logs: string, experimentId: string, span: JobSpan): { workMs: number; serverStartMs: number | null } {
+  if (!TINY) return { workMs: TIMING.evalMs, serverStartMs: null };
+  const dir = join(logs, experimentId, 'eval');
+  // A failed evaluation left no run: all of its job counts as its work.
+  if (!existsSync(join(dir, 'summary.json'))) return { workMs: (span.finishedAt ?? span.startedAt) - span.startedAt, serverStartMs: null };
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { seconds: number };
+  const run = existsSync(join(dir, 'run.json')) ? (JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { serverStartSeconds?: number }) : {};
+  return { workMs: summary.seconds * 1000, serverStartMs: typeof run.serverStartSeconds === 'number' ? run.serverStartSeconds * 1000 : null };
+}
 const GOALS = { ratio: 1.8, idleGapMs: 5_000, overheadShare: 0.01 };
 
 interface Lane {
@@ -46,6 +81,8 @@ interface Overhead {
   evalDelayMs: number;
   /** Time the experiment was ready for a GPU (queued, or inside its job but not yet training or evaluating) while that GPU ran nothing else. */
   idleReadyMs: number;
+  /** Its evaluation's mlx_lm.server start (spawn to first answer), inside the evaluation; null with the stand-in evaluator. */
+  serverStartMs: number | null;
   budgetMs: number;
 }
 
@@ -110,7 +147,8 @@ function idleServerCalls(log: string, from: number, to: number): { stops: number
 
 async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<NightFigures> {
   const label = maxInFlight === 1 ? 'serial' : 'concurrent';
-  const night = await startNight({ redisUrl, timing: TIMING, maxInFlight, label: `bench-${label}`, idleServer: true });
+  const real = TINY ? { model: await tinyModelDir(), budgetSeconds: { full: TIMING.fullMs / 1000, proxy: TIMING.proxyMs / 1000 }, searchSpace: 'tiny' } : undefined;
+  const night = await startNight({ redisUrl, timing: TIMING, maxInFlight, label: `bench-${label}`, idleServer: true, ...(real ? { real, pin: PIN } : {}) });
   try {
     await night.start('mini');
     await night.start('mbp');
@@ -155,6 +193,7 @@ async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<Nigh
       const trainerMs = logged.success ? logged.data.seconds * 1000 : 0;
       const ownAttempts = inWindow.filter((s) => s.experimentId === row.experimentId);
       const evalEnd = evaluation.finishedAt ?? end;
+      const evaluated = evalFigures(night.deps.artifacts.logs, row.experimentId, evaluation);
       return [
         {
           mode: row.mode,
@@ -165,15 +204,18 @@ async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<Nigh
           handoffMs: Math.max(0, evaluation.queuedAt - train.finishedAt),
           // From the training's end to its evaluation's end, beyond the evaluation itself: waiting for the Mini's GPU
           // (a proxy training already running is not preempted) and the hand-off.
-          evalDelayMs: evaluation.finishedAt === null ? 0 : Math.max(0, evaluation.finishedAt - train.finishedAt - TIMING.evalMs),
+          evalDelayMs: evaluation.finishedAt === null ? 0 : Math.max(0, evaluation.finishedAt - train.finishedAt - evaluated.workMs),
           idleReadyMs:
             uncoveredMs(train.queuedAt, train.finishedAt - trainerMs, othersOn(train.machine, ownAttempts.filter((s) => s.kind === 'training'))) +
-            uncoveredMs(train.finishedAt, evalEnd - TIMING.evalMs, othersOn(evaluation.machine, [evaluation])),
+            uncoveredMs(train.finishedAt, evalEnd - evaluated.workMs, othersOn(evaluation.machine, [evaluation])),
+          serverStartMs: evaluated.serverStartMs,
           budgetMs: row.mode === 'full' ? TIMING.fullMs : TIMING.proxyMs,
         },
       ];
     });
-    const calls = idleServerCalls(night.workers.mini!.output(), started, end);
+    // Its shutdown restores the idle server: the one start to time when back-to-back jobs kept it down all night.
+    await night.workers.mini!.stop();
+    const calls = idleServerCalls(night.workers.mini!.output(), started, Date.now());
     const gpuJobs = inWindow.filter((s) => s.machine === 'mini').length;
     console.log(`  ${label}: stopped because "${summary.stoppedBecause}"`);
     return { label, windowMs, decided, lanes, overhead, preempted, idleServer: { ...calls, gpuJobs } };
@@ -211,9 +253,20 @@ function print(f: NightFigures): void {
         `the result waited for the Mini beyond its evaluation: mean ${seconds(mean(own.map((o) => o.evalDelayMs)))}, max ${seconds(Math.max(...own.map((o) => o.evalDelayMs)))}`,
     );
   }
+  const starts = f.overhead.flatMap((o) => (o.serverStartMs === null ? [] : [{ ms: o.serverStartMs, budgetMs: o.budgetMs }]));
+  if (starts.length > 0) {
+    console.log(
+      `    evaluation model server (mlx_lm.server, base model + adapter) start: mean ${seconds(mean(starts.map((x) => x.ms)))}, max ${seconds(Math.max(...starts.map((x) => x.ms)))} ` +
+        `over ${starts.length}; ${pct(mean(starts.map((x) => x.ms / x.budgetMs)))} of the training budget (inside the evaluation, so not in the overhead above)`,
+    );
+  }
+  printIdleServer(f);
+}
+
+function printIdleServer(f: NightFigures): void {
   const { stops, starts, gpuJobs } = f.idleServer;
   const timed = (xs: number[]) => (xs.length ? ` (${xs.map((ms) => `${ms} ms`).join(', ')})` : '');
-  console.log(`    mini idle model server (stand-in): ${gpuJobs} GPU jobs in the window; stopped ${stops.length}x${timed(stops)}, started ${starts.length}x${timed(starts)}`);
+  console.log(`    mini idle model server (${TINY ? 'mlx_lm.server on the tiny model' : 'stand-in'}): ${gpuJobs} GPU jobs in the window; stopped ${stops.length}x${timed(stops)}, started ${starts.length}x${timed(starts)}`);
 }
 
 export async function benchNight(): Promise<void> {
@@ -222,7 +275,8 @@ export async function benchNight(): Promise<void> {
   const server = await startRedisServer({ port, dataDir });
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
   try {
-    console.log(`night: unit ${UNIT_MS} ms (full 30, proxy 15, eval 6 units), window ${WINDOW_UNITS} units; /proc/loadavg before ${loadBefore}`);
+    const what = TINY ? 'tiny model, real training and evaluation, mini on core 0, mbp on core 1; training budgets full 30, proxy 15 units' : 'stand-ins: full 30, proxy 15, eval 6 units';
+    console.log(`night: unit ${UNIT_MS} ms (${what}), window ${WINDOW_UNITS} units; /proc/loadavg before ${loadBefore}`);
     const serial = await oneNight(server.url, 1);
     const concurrent = await oneNight(server.url, 'auto');
     const load = readFileSync('/proc/loadavg', 'utf8').trim();
@@ -243,8 +297,9 @@ export async function benchNight(): Promise<void> {
         '    trained but not yet evaluated) while that machine ran no GPU job at all; a preempted attempt counts as idle there.',
     );
     console.log(
-      `  model-server start: the stand-in idle server (a real process, started and stopped as launchctl would) is stopped before the first\n` +
-        `    GPU job and restored ${'idleServer.restoreDelayMs'} after the last; its start is the time from the start command to its first healthy answer.`,
+      `  model-server start: the Mini's idle server (${TINY ? 'a real mlx_lm.server on the tiny model, src/demo/idle-model-server.ts' : 'a stand-in process, test/support/idle-ctl.mjs'}, started and stopped as launchctl would) is stopped before the first\n` +
+        `    GPU job and restored idleServer.restoreDelayMs (60 s) after the last, or when the worker stops (its shutdown, after the window, is counted);\n` +
+        `    its start is the time from the start command to its first healthy answer.`,
     );
     console.log(`  /proc/loadavg after ${load}`);
   } finally {
