@@ -74,6 +74,7 @@ interface Lane {
 }
 
 interface Overhead {
+  experimentId: string;
   mode: 'full' | 'proxy';
   queueWaitMs: number;
   inJobMs: number;
@@ -81,6 +82,8 @@ interface Overhead {
   evalDelayMs: number;
   /** Time the experiment was ready for a GPU (queued, or inside its job but not yet training or evaluating) while that GPU ran nothing else. */
   idleReadyMs: number;
+  /** GPU time its own preempted attempts ran before they were handed back: work thrown away, not in idleReadyMs. */
+  lostMs: number;
   /** Its evaluation's mlx_lm.server start (spawn to first answer), inside the evaluation; null with the stand-in evaluator. */
   serverStartMs: number | null;
   budgetMs: number;
@@ -196,6 +199,7 @@ async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<Nigh
       const evaluated = evalFigures(night.deps.artifacts.logs, row.experimentId, evaluation);
       return [
         {
+          experimentId: row.experimentId,
           mode: row.mode,
           queueWaitMs: train.startedAt - train.queuedAt,
           // Inside the training job but not training: dataset download, adapter upload to the Mini, the GPU lease.
@@ -209,6 +213,7 @@ async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<Nigh
             uncoveredMs(train.queuedAt, train.finishedAt - trainerMs, othersOn(train.machine, ownAttempts.filter((s) => s.kind === 'training'))) +
             uncoveredMs(train.finishedAt, evalEnd - evaluated.workMs, othersOn(evaluation.machine, [evaluation])),
           serverStartMs: evaluated.serverStartMs,
+          lostMs: ownAttempts.filter((a) => a.outcome === 'handed-back').reduce((sum, a) => sum + ((a.finishedAt ?? a.startedAt) - a.startedAt), 0),
           budgetMs: row.mode === 'full' ? TIMING.fullMs : TIMING.proxyMs,
         },
       ];
@@ -250,8 +255,15 @@ function print(f: NightFigures): void {
       `    ${mode} (${own.length}) orchestration overhead per experiment, share of its training budget: ` +
         `${share((o) => o.idleReadyMs)} (goal <= ${pct(GOALS.overheadShare)}): its GPU idle while it was ready; ` +
         `old definition ${share((o) => o.queueWaitMs + o.inJobMs + o.handoffMs)} = queue wait ${share((o) => o.queueWaitMs)} + in-job ${share((o) => o.inJobMs)} + hand-off ${share((o) => o.handoffMs)}; ` +
-        `the result waited for the Mini beyond its evaluation: mean ${seconds(mean(own.map((o) => o.evalDelayMs)))}, max ${seconds(Math.max(...own.map((o) => o.evalDelayMs)))}`,
+        `the result waited for the Mini beyond its evaluation: mean ${seconds(mean(own.map((o) => o.evalDelayMs)))}, max ${seconds(Math.max(...own.map((o) => o.evalDelayMs)))}; ` +
+        `GPU time lost to its preempted attempts ${share((o) => o.lostMs)}`,
     );
+  }
+  if (process.env.NIGHT_DETAIL) {
+    for (const o of f.overhead) {
+      const parts = [o.queueWaitMs, o.inJobMs, o.handoffMs, o.evalDelayMs, o.idleReadyMs].map((ms) => `${ms} ms`);
+      console.log(`      ${o.experimentId} ${o.mode}: queue wait ${parts[0]}, in-job ${parts[1]}, hand-off ${parts[2]}, eval delay ${parts[3]}, idle while ready ${parts[4]}, lost to preemption ${o.lostMs} ms`);
+    }
   }
   const starts = f.overhead.flatMap((o) => (o.serverStartMs === null ? [] : [{ ms: o.serverStartMs, budgetMs: o.budgetMs }]));
   if (starts.length > 0) {
@@ -294,7 +306,10 @@ export async function benchNight(): Promise<void> {
       '  overhead, old definition: queue wait + in-job time not training + hand-off to eval, whatever the GPU did meanwhile; it counts time\n' +
         '    an experiment queued behind another of its mode waits while its machine trains that one (productive GPU time) as overhead.\n' +
         '    new definition: the time the experiment was ready for a GPU (training queued or in its job before the trainer ran; result\n' +
-        '    trained but not yet evaluated) while that machine ran no GPU job at all; a preempted attempt counts as idle there.',
+        '    trained but not yet evaluated) while that machine ran no other GPU job (a job waiting for the GPU lease counts as running: BullMQ\n' +
+        '    records when a job was taken, not when it got the GPU). Trainer time is spawn to exit, as src/train/runner.ts measures train.py\n' +
+        '    (the stand-in used to report its own time from after its start, which put its process start in "in-job"). Work lost to preemption\n' +
+        '    is not orchestration: it is printed apart, per machine and per experiment.',
     );
     console.log(
       `  model-server start: the Mini's idle server (${TINY ? 'a real mlx_lm.server on the tiny model, src/demo/idle-model-server.ts' : 'a stand-in process, test/support/idle-ctl.mjs'}, started and stopped as launchctl would) is stopped before the first\n` +

@@ -183,6 +183,35 @@ describe('several experiments in flight across two worker processes', () => {
     await expectExactlyOnce(n);
   });
 
+  it('a planner restart with an experiment queued behind another of its mode: both resumed, decided in submission order, each once', async () => {
+    // Trainings long enough that the next full-mode experiment is proposed while the first still trains.
+    const n = await startNight({ redisUrl: inject('redisUrl'), timing: { fullMs: 8_000, proxyMs: 4_000, evalMs: 500 }, maxInFlight: 'auto', label: 'queued' });
+    nights.push(n);
+    await n.start('mini');
+    await n.start('mbp');
+    const stop = new AbortController();
+    const first = runLoop(n.deps, { maxExperiments: 3, deadline: later(), mode: 'auto', signal: stop.signal });
+    const fullPending = async () => (await n.executor.pending()).filter((p) => p.kind === 'experiment' && p.mode === 'full');
+    await until('a full-mode experiment queued behind another', async () => (await fullPending()).length === 2, 90_000);
+    stop.abort(new Error('SIGTERM'));
+    expect((await first).abandoned).not.toBeNull();
+    const [older, queued] = (await fullPending()).map((p) => p.experimentId).sort();
+    // The queued one was committed beside the one training: its ref, built on the same champion, the line untouched.
+    const olderCommit = gitIn(n.repo, 'rev-parse', `refs/autoresearch/experiments/${older}`).trim();
+    const queuedCommit = gitIn(n.repo, 'rev-parse', `refs/autoresearch/experiments/${queued}`).trim();
+    expect(gitIn(n.repo, 'rev-parse', `${queuedCommit}^`).trim()).toBe(gitIn(n.repo, 'rev-parse', `${olderCommit}^`).trim());
+    expect(gitIn(n.repo, 'rev-parse', 'refs/heads/autoresearch/night-full').trim()).toBe(olderCommit);
+
+    const resumed = await runLoop(n.deps, { maxExperiments: 1, deadline: later(), mode: 'auto', signal: never });
+    expect(resumed.abandoned).toBeNull();
+    const rows = await expectExactlyOnce(n);
+    const order = rows.map((r) => r.experimentId);
+    expect(order.indexOf(older!)).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf(older!)).toBeLessThan(order.indexOf(queued!));
+    expect((await runLoop(n.deps, { maxExperiments: 1, deadline: new Date(Date.now() + 1_000), mode: 'auto', signal: never })).rows).toEqual([]);
+    await expectExactlyOnce(n);
+  });
+
   it.each(['mbp', 'mini'] as const)('kill -9 of the %s worker with two experiments in flight: it restarts, both finish, each recorded once', async (victim) => {
     const n = await night();
     const run = runLoop(n.deps, { maxExperiments: 2, deadline: later(), mode: 'auto', signal: never });
