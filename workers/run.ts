@@ -118,7 +118,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     lockDuration: lock.durationMs,
     stalledInterval: lock.stalledIntervalMs,
     maxStalledCount: lock.maxStalledCount,
-    maxStartedAttempts: lock.maxStartedAttempts,
+    // The pickup deadline looks again later by moving itself back to `delayed`, and each look is a start: while
+    // the laptop trains a 30-minute job (or one queued behind it waits) it would run out of starts and fail.
+    ...(name === 'route' ? {} : { maxStartedAttempts: lock.maxStartedAttempts }),
     autorun: false,
   });
 

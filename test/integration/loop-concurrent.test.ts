@@ -10,7 +10,9 @@ import { gitIn } from '../support/temp-repo.js';
 
 const TIMING = { fullMs: 2_400, proxyMs: 1_200, evalMs: 500 };
 const never = new AbortController().signal;
-const later = () => new Date(Date.now() + 3600_000);
+// A deadline far enough that the next experiment of a mode may be queued behind one training: its worst case
+// is two trainings with the default budgets (30 min and grace for the full mode) plus the evaluation allowance.
+const later = () => new Date(Date.now() + 24 * 3600_000);
 const nights: Night[] = [];
 afterEach(async () => {
   while (nights.length) await nights.pop()!.close();
