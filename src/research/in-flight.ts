@@ -52,7 +52,8 @@ export const MAX_PER_MODE = 3;
 /**
  * The modes to start an experiment in now. A mode holds one of the slots (trainingSlots) while an experiment of its
  * own is training or queued to train; one more may be queued behind it (QUEUED_AHEAD) without another slot; one
- * being evaluated holds none. A mode whose baseline is in flight waits for it. Pure.
+ * being evaluated holds none. A mode whose baseline is in flight waits for it, and nothing is queued behind a
+ * training meanwhile. Pure.
  */
 export function modesWithRoom(slots: TrainingSlots, flights: readonly FlightState[]): Mode[] {
   const holding = new Set(flights.filter((f) => f.training || f.baseline).map((f) => f.mode));
@@ -70,6 +71,8 @@ export function modesWithRoom(slots: TrainingSlots, flights: readonly FlightStat
       behind.push(mode);
     }
   }
-  // A machine with nothing to train first, then the queues behind a training.
-  return [...idle, ...behind];
+  // A machine with nothing to train first, then the queues behind a training; none while a mode's baseline runs,
+  // so a night's last experiments are not all queued in the mode that got its champion first.
+  const baselining = slots.modes.some((mode) => flights.some((f) => f.mode === mode && f.baseline));
+  return baselining ? idle : [...idle, ...behind];
 }

@@ -18,8 +18,8 @@ afterEach(async () => {
   while (nights.length) await nights.pop()!.close();
 });
 
-async function night(passRate?: { full?: number; proxy?: number }): Promise<Night> {
-  const n = await startNight({ redisUrl: inject('redisUrl'), timing: TIMING, maxInFlight: 'auto', label: 'concurrent', ...(passRate ? { passRate } : {}) });
+async function night(passRate?: { full?: number; proxy?: number }, timing = TIMING): Promise<Night> {
+  const n = await startNight({ redisUrl: inject('redisUrl'), timing, maxInFlight: 'auto', label: 'concurrent', ...(passRate ? { passRate } : {}) });
   nights.push(n);
   await n.start('mini');
   await n.start('mbp');
@@ -215,7 +215,8 @@ describe('several experiments in flight across two worker processes', () => {
   });
 
   it.each(['mbp', 'mini'] as const)('kill -9 of the %s worker with two experiments in flight: it restarts, both finish, each recorded once', async (victim) => {
-    const n = await night();
+    // A full-mode training long enough to still run while the Mini trains the proxy one, however slow the planner is.
+    const n = await night(undefined, { fullMs: 10_000, proxyMs: 2_000, evalMs: 500 });
     const run = runLoop(n.deps, { maxExperiments: 2, deadline: later(), mode: 'auto', signal: never });
     await until('two experiments training', async () => {
       const pending = (await n.executor.pending()).filter((p) => p.kind === 'experiment');

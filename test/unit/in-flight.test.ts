@@ -34,6 +34,7 @@ describe('modesWithRoom: where the planner proposes next', () => {
     { name: 'one being evaluated holds no slot', slots: both, flights: [evaluating('full'), training('proxy'), training('proxy')], room: ['full'] },
     { name: 'at most three of a mode in flight', slots: both, flights: [evaluating('full'), evaluating('full'), training('full')], room: ['proxy'] },
     { name: 'a baseline in flight: its mode waits for the champion', slots: both, flights: [baseline('full')], room: ['proxy'] },
+    { name: 'nothing is queued behind a training while the other mode records its baseline', slots: both, flights: [training('full'), baseline('proxy')], room: [] },
     { name: 'capacity 1 and proxy training: only queued behind it', slots: { capacity: 1, modes: ['full', 'proxy'] as const }, flights: [training('proxy')], room: ['proxy'] },
     { name: 'capacity 1, nothing in flight: one', slots: { capacity: 1, modes: ['full', 'proxy'] as const }, flights: [], room: ['full'] },
     { name: 'a resumed experiment over capacity leaves no new slot', slots: { capacity: 1, modes: ['proxy'] as const }, flights: [training('full'), evaluating('proxy')], room: [] },
