@@ -148,7 +148,10 @@ export async function runConcurrent(plain: LoopDeps, concurrency: Concurrency, o
       if (ready) {
         if (!ready.execution) return interrupted();
         flights.delete(ready.request.experimentId);
-        const row = await decide(deps, ready.request, ready.execution, ready.changes, ready.request.kind === 'experiment' ? ready.mode : undefined);
+        // A keep moves the line it was committed on, when it was trained in that line's mode (a full job the laptop
+        // never took runs in proxy mode and is judged there; the full line does not take it).
+        const line = ready.request.kind === 'experiment' && ready.execution.mode === ready.mode ? ready.mode : undefined;
+        const row = await decide(deps, ready.request, ready.execution, ready.changes, line);
         rows.push(row);
         if (ready.request.kind === 'baseline' && row.result !== 'base') stopped ??= `the baseline of ${ready.execution.mode} mode failed: ${row.reasons.join('; ')}`;
         continue;
