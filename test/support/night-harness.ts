@@ -88,7 +88,11 @@ export async function startNight(options: {
     mbp: { consumes: ['train-full'], stalledCheck: [] },
   };
   const idleDir = join(root, 'idle-server');
-  const idleServer = !options.idleServer ? null : options.real ? await startIdleMlxServer(idleDir, options.real.model, join(root, 'stable')) : await startIdleStandIn(idleDir);
+  const idleServer = !options.idleServer
+    ? null
+    : options.real
+      ? await startIdleMlxServer(idleDir, options.real.model, join(root, 'stable'), options.pin?.mini)
+      : await startIdleStandIn(idleDir);
   const files: Record<MachineRole, string> = {
     mini: writeMachineConfig(root, {
       machine: 'mini',
@@ -194,7 +198,7 @@ export type Night = Awaited<ReturnType<typeof startNight>>;
 const IDLE_CTL = join(PROJECT_ROOT, 'test/support/idle-ctl.mjs');
 
 /** The demo's idle server (a real mlx_lm.server on `model` plus the stable adapter), running, and the Mini's section for it. */
-async function startIdleMlxServer(dir: string, model: string, adapter: string) {
+async function startIdleMlxServer(dir: string, model: string, adapter: string, core?: number) {
   mkdirSync(dir, { recursive: true });
   const files = { dir, model, adapter, port: await freePort(), maxTokens: 48 };
   const section = {
@@ -206,8 +210,9 @@ async function startIdleMlxServer(dir: string, model: string, adapter: string) {
     nightStart: '07:00',
     morningDeadline: '07:00',
   };
-  const [command, ...args] = section.start;
-  await execa(command!, args);
+  // On the Mini's core, like the restarts its worker makes later (a pinned process's children inherit its core).
+  const argv = core === undefined ? section.start : ['taskset', '-c', String(core), ...section.start];
+  await execa(argv[0]!, argv.slice(1));
   const idle = new IdleServer(idleServerSection.parse(section), dir, pino({ level: 'silent' }));
   await idle.start('the daytime server before the night');
   return { section, stop: () => execa(section.stop[0]!, section.stop.slice(1)).then(() => undefined) };
