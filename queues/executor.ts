@@ -62,8 +62,9 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
   const log = deps.log ?? logger('executor');
 
   /**
-   * The latest an experiment may finish: from its submission, the training budget and grace of its mode, the
-   * pickup deadline when an auto request went to the laptop, and run.evalAllowanceSeconds. Past it nothing will
+   * The latest an experiment may finish: from its submission, the training budget and grace of its mode twice (it
+   * may be queued behind another one of its mode), the pickup deadline when an auto request went to the laptop,
+   * and run.evalAllowanceSeconds. Past it nothing will
    * come (a worker died with the job, the job vanished, no machine consumes the queue) and waiting on would hold
    * the planner lease all night.
    */
@@ -72,13 +73,15 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
     // An auto request may wait out the pickup deadline and then train in proxy mode: bound it as routed to full.
     const routed = record.request.mode === 'auto' ? 'full' : record.mode;
     const seconds = worstCaseSeconds(record.request.kind, record.request.mode, routed, config.models, config.fleet.pickupDeadlineMs, config.run.evalAllowanceSeconds);
-    return submitted + seconds * 1000;
+    // Several in flight queue an experiment behind the one its machine trains: allow for that training too.
+    const queuedBehind = record.request.kind === 'experiment' ? config.models[routed].budgetSeconds + config.models[routed].graceSeconds : 0;
+    return submitted + (seconds + queuedBehind) * 1000;
   };
 
   /** Ends an experiment that ran out of time: training becomes `timeout`, an evaluation a failed one. */
   const expire = async (record: ExperimentRecord, seconds: number): Promise<void> => {
     const { experimentId } = record.request;
-    const why = `no result within ${seconds} s of its submission (training budget + grace + eval allowance); the fleet lost it or never took it`;
+    const why = `no result within ${seconds} s of its submission (its training budget + grace, as much again for one queued ahead of it, and the eval allowance); the fleet lost it or never took it`;
     log.error({ experimentId, stage: record.stage, trainJobId: record.trainJobId, evalJobId: record.evalJobId }, why);
     // A job still waiting would be trained or evaluated for nobody: withdraw it (BullMQ refuses if a worker holds it).
     if (record.stage === 'train') {
@@ -277,13 +280,19 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
       await enqueue(record!);
     },
 
-    async wait(experimentId, { signal, onProgress } = {}) {
+    async wait(experimentId, { signal, onProgress, onTrained } = {}) {
       const watch = { started: now(), missing: 0, readded: false };
+      let trained = false;
       for (;;) {
         signal?.throwIfAborted();
         // Raced with the signal: through a Redis outage a look blocks until Redis is back, and a planner told to
         // stop (or that lost its lease) must not block with it.
         const done = await untilAborted(step(experimentId, onProgress, watch), signal);
+        const stage = done || trained || !onTrained ? null : (await untilAborted(store.read(experimentId), signal))?.stage;
+        if (!trained && onTrained && (done || stage === 'eval' || stage === 'done')) {
+          trained = true;
+          onTrained();
+        }
         if (done) return done;
         await sleep(pollMs, signal);
       }

@@ -29,6 +29,16 @@ export interface ReadSpans {
   skipped: string[];
 }
 
+const kind = (queue: QueueName): WorkKind | undefined => KIND[queue];
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function experimentIdOf(data: string | undefined): string | null {
   if (data === undefined) return null;
   try {
@@ -64,10 +74,38 @@ export function spanOf(queue: QueueName, jobId: string, fields: Partial<Record<(
 }
 
 /**
+ * Where a worker records an attempt it handed back to `wait` (preempted by a full-mode evaluation, or stopped by a
+ * shutdown): BullMQ overwrites the attempt's start when the job runs again and keeps no end for it, yet the GPU
+ * was busy. A sorted set per queue, next to BullMQ's own keys, scored by the attempt's end.
+ */
+export function handedBackKey(queueQualifiedName: string): string {
+  return `${queueQualifiedName}:handed-back`;
+}
+
+/** How many handed-back attempts a queue keeps (the newest). */
+const HANDED_BACK_KEEP = 2_000;
+
+const handedBackSchema = z.strictObject({
+  jobId: z.string(),
+  experimentId: z.string().nullable(),
+  machine: z.string().min(1),
+  queuedAt: z.number().int().positive(),
+  startedAt: z.number().int().positive(),
+  finishedAt: z.number().int().positive(),
+});
+export type HandedBackAttempt = z.infer<typeof handedBackSchema>;
+
+/** Records one handed-back attempt (workers call it just before moving the job back to `wait`). */
+export async function recordHandedBack(redis: Redis, queueQualifiedName: string, attempt: HandedBackAttempt): Promise<void> {
+  const key = handedBackKey(queueQualifiedName);
+  await redis.multi().zadd(key, attempt.finishedAt, JSON.stringify(handedBackSchema.parse(attempt))).zremrangebyrank(key, 0, -HANDED_BACK_KEEP - 1).exec();
+}
+
+/**
  * The GPU jobs running now or finished since `since` (epoch ms), at most `limit` finished ones per queue and
  * state, newest first. BullMQ scores its completed and failed sets by finishedOn, so the night is one range
- * query; only the timing fields are read. Jobs handed back to `wait` (a shutdown, a stall) are not drawn:
- * BullMQ keeps no end for that attempt.
+ * query; only the timing fields are read. Attempts a worker handed back to `wait` (preempted, or a shutdown) are
+ * read from where the worker recorded them (recordHandedBack); an attempt lost to a stall leaves no record.
  */
 export async function readJobSpans(redis: Redis, queues: readonly Queue[], since: number, limit = 500): Promise<ReadSpans> {
   const spans: JobSpan[] = [];
@@ -81,6 +119,11 @@ export async function readJobSpans(redis: Redis, queues: readonly Queue[], since
       ['completed', await finished(queue.toKey('completed'))],
       ['failed', await finished(queue.toKey('failed'))],
     ];
+    for (const member of await finished(handedBackKey(queue.qualifiedName))) {
+      const parsed = handedBackSchema.safeParse(safeJson(member));
+      if (!parsed.success) skipped.push(`${name} handed-back attempt: ${parsed.error.issues[0]?.message}`);
+      else if (kind(name)) spans.push({ queue: name, kind: kind(name)!, outcome: 'handed-back', ...parsed.data });
+    }
     for (const [outcome, ids] of states) {
       if (ids.length === 0) continue;
       const pipeline = redis.pipeline();

@@ -35,7 +35,8 @@ export function trainPayload(record: ExperimentRecord, mode: 'full' | 'proxy', s
 }
 
 /**
- * The pickup deadline of one full-mode experiment. Withdrawing is `remove`, which BullMQ refuses (returns 0)
+ * The pickup deadline of one full-mode experiment: a job still waiting when it passes, while no full-mode training
+ * runs, is run in proxy mode instead. Withdrawing is `remove`, which BullMQ refuses (returns 0)
  * for a job whose lock a worker holds, so a laptop that took the job in the meantime keeps it. The switch to
  * proxy is a compare-and-set on the record, and the proxy job's id is fixed, so however often this runs
  * (retries after a crash, a duplicate check), the experiment is rerouted at most once.
@@ -77,6 +78,9 @@ export function createRouteProcessor(ctx: RouteContext) {
     const action = pickupAction(state);
     if (action === 'recheck') return recheck(`full job is ${state}`);
     if (action === 'leave') return { action: 'left', detail: `full job is ${state}` };
+    // Queued behind another experiment the laptop is training (several in flight queue the next one ahead): the
+    // laptop is awake, so the deadline waits; a laptop asleep loses that lock and the stalled check frees the queue.
+    if ((await full.getActiveCount()) > 0) return recheck('the laptop is training another experiment; this one is queued behind it');
     if (state !== 'unknown' && (await full.remove(fullId)) !== 1) return recheck('a worker took the full job just now');
 
     const reason = pickupReason(ctx.pickupDeadlineMs);

@@ -14,6 +14,7 @@ import type { Logger } from '../src/log.js';
 import { ChildRegistry, childRegistryDir } from '../src/proc/child-registry.js';
 import { producerConnection, workerConnection } from '../src/redis/connections.js';
 import { ExperimentStore } from '../queues/experiment-state.js';
+import { recordHandedBack, type HandedBackAttempt } from '../queues/job-spans.js';
 import { GPU_QUEUES, isQueueName, type QueueName } from '../queues/names.js';
 import { FleetQueues } from '../queues/queues.js';
 import { createRouteProcessor } from '../queues/route.js';
@@ -117,7 +118,9 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     lockDuration: lock.durationMs,
     stalledInterval: lock.stalledIntervalMs,
     maxStalledCount: lock.maxStalledCount,
-    maxStartedAttempts: lock.maxStartedAttempts,
+    // The pickup deadline looks again later by moving itself back to `delayed`, and each look is a start: while
+    // the laptop trains a 30-minute job (or one queued behind it waits) it would run out of starts and fail.
+    ...(name === 'route' ? {} : { maxStartedAttempts: lock.maxStartedAttempts }),
     autorun: false,
   });
 
@@ -144,7 +147,20 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
         return (counts.wait ?? 0) + (counts.prioritized ?? 0) > 0;
       }
     : undefined;
-  const trainContext = { config, artifacts, lease, heartbeat, trainer: trainer!, log, gpuWindow, finished, accessGuard, ...(evalsWaiting ? { evalsWaiting } : {}) };
+  const recordHandedBackAttempt = (queue: QueueName, attempt: HandedBackAttempt) => recordHandedBack(producer, `${prefix}:${queue}`, attempt);
+  const trainContext = {
+    config,
+    artifacts,
+    lease,
+    heartbeat,
+    trainer: trainer!,
+    log,
+    gpuWindow,
+    finished,
+    accessGuard,
+    recordHandedBack: recordHandedBackAttempt,
+    ...(evalsWaiting ? { evalsWaiting } : {}),
+  };
   // A full-mode result does not wait for a proxy training this machine has only begun: that training goes back to
   // its queue (no attempt spent) and starts again after the evaluation. Proxy results wait their turn.
   const preemptFor = (mode: 'full' | 'proxy', jobLog: Logger) => {

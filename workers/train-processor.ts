@@ -8,6 +8,7 @@ import type { HeartbeatHandle } from '../src/fleet/presence.js';
 import type { Logger } from '../src/log.js';
 import { emptyTraining, type TrainingSummary } from '../src/research/executor.js';
 import { InvalidPayloadError, parsePayload, type JobProgress } from '../queues/contracts.js';
+import type { HandedBackAttempt } from '../queues/job-spans.js';
 import { jobIds } from '../queues/names.js';
 import type { AccessGuard } from './artifact-access.js';
 import { cancelReasonOf, type GpuWindow, type Trainer, type TrainOutcome } from './contracts.js';
@@ -30,6 +31,8 @@ export interface TrainProcessorContext {
    * them take the GPU first, so a finished experiment's result never waits behind a whole training run.
    */
   evalsWaiting?: () => Promise<boolean>;
+  /** Records an attempt handed back to the queue, for the timeline (queues/job-spans.ts recordHandedBack). */
+  recordHandedBack?: (queue: 'train-full' | 'train-proxy', attempt: HandedBackAttempt) => Promise<void>;
 }
 
 /** How often a training job waiting for queued evaluations to start looks again. */
@@ -98,6 +101,12 @@ export function createTrainProcessor(ctx: TrainProcessorContext) {
       );
     } catch (error) {
       if (cancelReasonOf(abort) === null && (await ctx.accessGuard.refusedNow())) await handBack(job, token);
+      const reason = cancelReasonOf(abort);
+      if ((reason === 'preempted' || reason === 'shutdown') && job.processedOn && ctx.recordHandedBack) {
+        // The GPU was busy with it: the timeline draws the attempt, whose start BullMQ overwrites on the next one.
+        const attempt = { jobId: job.id!, experimentId: payload.experimentId, machine: ctx.config.fleet.machine, queuedAt: job.timestamp, startedAt: job.processedOn, finishedAt: Date.now() };
+        await ctx.recordHandedBack(ctx.queue, attempt).catch((e: Error) => log.warn({ err: e.message }, 'could not record the handed-back attempt for the timeline'));
+      }
       return settleCancellation(job, token, abort, error, log, ctx.config.fleet.machine, payload.datasetSha256);
     } finally {
       ctx.heartbeat.setBusy(null);

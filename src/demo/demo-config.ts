@@ -84,7 +84,9 @@ export function writeDemoConfigs(layout: DemoLayout): { mini: string; mbp: strin
     eval: { concurrency: 2, maxTokens: 48, serverStartTimeoutMs: 180_000, requestTimeoutMs: 120_000 },
     server: { port: layout.serverPort },
     planner: { seed: 7 },
-    run: { branch: 'autoresearch/demo', evalAllowanceSeconds: 600 },
+    // The demo tells a serial night (the laptop leaves, the next experiment runs in proxy mode, it comes back), on
+    // one branch; run.maxInFlight's default, several in flight, is what `bench night` and the concurrent drills run.
+    run: { branch: 'autoresearch/demo', evalAllowanceSeconds: 600, maxInFlight: 1 },
   });
   const files = {
     mini: demoPath(layout.root, 'miniConfig'),

@@ -38,18 +38,20 @@ export class IdleServer {
   async stop(reason: string): Promise<void> {
     if (!this.settings.enabled) return;
     writeFileAtomic(this.markerFile, `${JSON.stringify({ pid: process.pid, at: new Date().toISOString(), reason })}\n`);
+    const t0 = Date.now();
     const result = await execa(this.settings.stop![0]!, this.settings.stop!.slice(1), { reject: false, timeout: 60_000, env: { [REASON_ENV]: reason } });
     if (result.failed) {
       // Stopping a server that is not running fails on launchctl; the GPU is free either way.
       this.log.warn({ exitCode: result.exitCode, stderr: result.stderr.slice(-500) }, 'idle server stop command failed');
     } else {
-      this.log.info({ reason }, 'idle model server stopped for GPU work');
+      this.log.info({ reason, ms: Date.now() - t0 }, 'idle model server stopped for GPU work');
     }
   }
 
   /** Starts the server unless it already answers, waits until it is healthy, then clears the marker. */
   async start(reason: string): Promise<void> {
     if (!this.settings.enabled) return;
+    const t0 = Date.now();
     if (!(await this.healthy())) {
       const result = await execa(this.settings.start![0]!, this.settings.start!.slice(1), { reject: false, timeout: 60_000, env: { [REASON_ENV]: reason } });
       if (result.failed) {
@@ -67,7 +69,8 @@ export class IdleServer {
       }
     }
     await rm(this.markerFile, { force: true });
-    this.log.info({ reason }, 'idle model server is up');
+    // ms: from the start command to the first healthy answer, what a GPU job's end costs when it restores the server.
+    this.log.info({ reason, ms: Date.now() - t0 }, 'idle model server is up');
   }
 
   async healthy(): Promise<boolean> {

@@ -16,7 +16,8 @@ export interface JobSpan {
   startedAt: number;
   /** Null while the job runs. */
   finishedAt: number | null;
-  outcome: 'completed' | 'failed' | 'running';
+  /** `handed-back`: an attempt given back to its queue (preempted, or a shutdown); the job ran again later. */
+  outcome: 'completed' | 'failed' | 'running' | 'handed-back';
 }
 
 export interface TimelineSegment {

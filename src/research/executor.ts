@@ -108,7 +108,12 @@ export interface ExperimentExecutor {
   /** Resolves when the experiment is trained and evaluated (or failed); rejects only on abort or lost state. */
   wait(
     experimentId: string,
-    options: { signal?: AbortSignal; onProgress?: (progress: ExperimentProgress) => void },
+    options: {
+      signal?: AbortSignal;
+      onProgress?: (progress: ExperimentProgress) => void;
+      /** Called once when its training has ended: it is being evaluated, or done (a baseline: once it is evaluated or done). */
+      onTrained?: () => void;
+    },
   ): Promise<ExperimentExecution>;
   /** Experiments submitted and not yet acknowledged with `settle`: what a restarted planner must wait for. */
   pending(): Promise<ExperimentRequest[]>;

@@ -143,6 +143,68 @@ export class GitLedger implements ChampionLine {
   }
 
 
+  /**
+   * Commits experiment `id` on `mode`'s line beside the experiment in flight at its tip: built on `base` (the mode's
+   * champion commit) and published as its experiment ref only, the branch left where it is. That is how the next
+   * experiment of a mode is queued while the previous one still trains, so the machine never waits for the
+   * planner; a keep moves the branch to it (adopt).
+   */
+  async commitBeside(mode: LineMode, base: string, id: string, hypothesis: string, summary: string, source: string): Promise<ExperimentCommit> {
+    return this.commitOnRef(`refs/heads/${this.lineBranch(mode)}`, id, hypothesis, summary, source, base);
+  }
+
+  /**
+   * A keep of experiment `id` (commit `commit`) on `mode`'s line: the line must end at its section. Nothing to do
+   * when the line's tip is that commit or already holds its train.py (a restarted planner deciding again). A commit
+   * made beside another experiment (commitBeside) is fast-forwarded onto when the line is still at its parent, and
+   * otherwise (a keep of the other experiment moved the line meanwhile) its train.py is committed on top of the
+   * line with an `Autoresearch-Adopted:` trailer, so the branch always reads as its champions. Compare-and-swap
+   * on the tip, like every line move. Returns whether the line moved.
+   */
+  async adopt(mode: LineMode, id: string, commit: string): Promise<boolean> {
+    const ref = `refs/heads/${this.lineBranch(mode)}`;
+    const tip = await this.resolve(ref);
+    if (!tip || tip === commit) return false;
+    const blob = (name: string) => this.git.raw(['rev-parse', `${name}:${TRAIN_PY}`]).then((s) => s.trim());
+    const wanted = await blob(commit);
+    if ((await blob(tip)) === wanted) return false;
+    const parent = (await this.git.raw(['rev-parse', `${commit}^`])).trim();
+    if (parent === tip) {
+      await this.git.raw(['update-ref', '-m', `autoresearch: keep experiment ${id}`, ref, commit, tip]);
+      return true;
+    }
+    const message = `keep experiment ${id} on ${this.lineBranch(mode)}\n\nIts section, trained and evaluated as ${commit}, committed on top of the champion it beat.\n\n${ADOPTED_TRAILER}: ${id}\n`;
+    const adopted = await this.withIndex(`adopt-${id}`, async (git) => {
+      const entry = await git(['ls-tree', tip, '--', TRAIN_PY]);
+      await git(['read-tree', tip]);
+      await git(['update-index', '--add', '--cacheinfo', `${entry.split(/\s/)[0] || '100644'},${wanted},${TRAIN_PY}`]);
+      return git(['commit-tree', await git(['write-tree']), '-p', tip, '-m', message]);
+    });
+    await this.git.raw(['update-ref', '-m', `autoresearch: keep experiment ${id}`, ref, adopted, tip]);
+    return true;
+  }
+
+  /**
+   * Experiment refs whose commit was built on `mode`'s line (its parent is on the line) and that are not in
+   * `known`: what a planner left when it died between committing an experiment beside another and submitting it.
+   */
+  async strayExperiments(mode: LineMode, known: ReadonlySet<string>): Promise<ExperimentCommit[]> {
+    const tip = await this.resolve(`refs/heads/${this.lineBranch(mode)}`);
+    if (!tip) return [];
+    const listed = (await this.git.raw(['for-each-ref', '--format=%(objectname) %(refname)', EXPERIMENT_REF_PREFIX])).split('\n').filter(Boolean);
+    const stray: ExperimentCommit[] = [];
+    for (const line of listed) {
+      const [commit, refname] = line.split(' ') as [string, string];
+      const experimentId = refname.slice(EXPERIMENT_REF_PREFIX.length);
+      if (known.has(experimentId) || commit === tip) continue;
+      const parent = (await this.git.raw(['rev-parse', `${commit}^`]).catch(() => '')).trim();
+      if (!parent) continue;
+      const onLine = await this.git.raw(['merge-base', '--is-ancestor', parent, tip]).then(() => true, () => false);
+      if (onLine) stray.push({ experimentId, commit, parent });
+    }
+    return stray;
+  }
+
   /** Tracked files that differ from HEAD, staged or not (untracked files survive a reset and are ignored). */
   async dirtyFiles(): Promise<DirtyFile[]> {
     // -z: paths verbatim (no quoting of spaces or unicode); a rename's entry is followed by its source path.
@@ -313,9 +375,9 @@ export class GitLedger implements ChampionLine {
    * tree is built in a throwaway index, then the experiment ref and the branch are published as in
    * commitExperiment (ref first, branch by compare-and-swap), so a crash leaves either nothing or a tip with its ref.
    */
-  private async commitOnRef(ref: string, id: string, hypothesis: string, summary: string, source: string): Promise<ExperimentCommit> {
+  private async commitOnRef(ref: string, id: string, hypothesis: string, summary: string, source: string, beside?: string): Promise<ExperimentCommit> {
     const message = this.experimentMessage(id, hypothesis, summary);
-    const parent = await this.resolve(ref);
+    const parent = beside ?? (await this.resolve(ref));
     if (!parent) throw new Error(`could not commit experiment ${id}: ${ref} does not exist`);
     const index = join(tmpdir(), `autoresearch-index-${process.pid}-${id}`);
     const git = (args: string[], input?: string) =>
@@ -333,7 +395,7 @@ export class GitLedger implements ChampionLine {
       commit = await git(['commit-tree', tree, '-p', parent, '-m', message]);
       await git(['update-ref', '-m', `autoresearch: experiment ${id}`, expRef, commit, NO_REF]);
       refCreated = true;
-      await git(['update-ref', '-m', `autoresearch: experiment ${id}`, ref, commit, parent]);
+      if (beside === undefined) await git(['update-ref', '-m', `autoresearch: experiment ${id}`, ref, commit, parent]);
     } catch (error) {
       if (refCreated) await git(['update-ref', '-d', expRef, commit]).catch(() => undefined);
       throw new Error(`could not commit experiment ${id} on ${ref.replace('refs/heads/', '')}: ${(error as Error).message.trim()}; the branch is still at ${parent.slice(0, 12)}`);
@@ -342,7 +404,20 @@ export class GitLedger implements ChampionLine {
     }
     return { experimentId: id, commit, parent };
   }
+
+  /** Runs plain git with a throwaway index (GIT_INDEX_FILE), removed afterwards. */
+  private async withIndex<T>(name: string, work: (git: (args: string[]) => Promise<string>) => Promise<T>): Promise<T> {
+    const index = join(tmpdir(), `autoresearch-index-${process.pid}-${name}`);
+    try {
+      return await work((args) => execa('git', args, { cwd: this.repo, env: { ...this.identity, GIT_INDEX_FILE: index } }).then((r) => r.stdout.trim()));
+    } finally {
+      rmSync(index, { force: true });
+    }
+  }
 }
+
+/** The trailer of a line commit that takes over a kept experiment's section made beside another (GitLedger.adopt). */
+export const ADOPTED_TRAILER = 'Autoresearch-Adopted';
 
 /** update-ref's "this ref must not exist yet" (an empty old value works for SHA-1 and SHA-256 repositories). */
 const NO_REF = '';

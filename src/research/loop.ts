@@ -179,22 +179,23 @@ export async function crashUndecided(deps: LoopDeps, line: ChampionLine): Promis
     );
   }
   const head = await undecidedHead(deps, line, new Set((await deps.executor.pending()).map((p) => p.experimentId)));
-  if (head) {
-    const values = safeRead(deps, await deps.ledger.trainPyAt(head.commit));
-    const reason = 'committed but never decided (the planner stopped before submitting or lost the experiment); reverted on restart';
-    rows.push(
-      await recordWithoutExecution(deps, {
-        experimentId: head.experimentId,
-        result: 'crash',
-        commit: head.commit,
-        hypothesis: typeof values?.EXPERIMENT_HYPOTHESIS === 'string' ? values.EXPERIMENT_HYPOTHESIS : '',
-        parameters: values,
-        reasons: [reason],
-      }),
-    );
-    deps.log.warn({ experimentId: head.experimentId, commit: head.commit, revertedTo: head.parent, branch: line.name, results: deps.resultsPath }, `recorded a crash row for ${head.experimentId}: ${reason}`);
-  }
+  if (head) rows.push(await crashCommitted(deps, head, line.name, 'committed but never decided (the planner stopped before submitting or lost the experiment); reverted on restart'));
   return rows;
+}
+
+/** A `crash` row for an experiment commit nobody will run or decide (a revert is a no-op unless a line ends at it). */
+export async function crashCommitted(deps: LoopDeps, head: ExperimentCommit, branch: string, reason: string): Promise<ResultRow> {
+  const values = safeRead(deps, await deps.ledger.trainPyAt(head.commit));
+  const row = await recordWithoutExecution(deps, {
+    experimentId: head.experimentId,
+    result: 'crash',
+    commit: head.commit,
+    hypothesis: typeof values?.EXPERIMENT_HYPOTHESIS === 'string' ? values.EXPERIMENT_HYPOTHESIS : '',
+    parameters: values,
+    reasons: [reason],
+  });
+  deps.log.warn({ experimentId: head.experimentId, commit: head.commit, parent: head.parent, branch, results: deps.resultsPath }, `recorded a crash row for ${head.experimentId}: ${reason}`);
+  return row;
 }
 
 /**
@@ -465,7 +466,8 @@ async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode
   return { kind: 'ran', rows, abandoned: null };
 }
 
-export async function decide(deps: LoopDeps, request: ExperimentRequest, execution: ExperimentExecution, changes: SectionValues | null = null): Promise<ResultRow> {
+/** `line`: the mode whose champion line the experiment was committed on (several in flight); a keep moves that line to it. */
+export async function decide(deps: LoopDeps, request: ExperimentRequest, execution: ExperimentExecution, changes: SectionValues | null = null, line?: Mode): Promise<ResultRow> {
   const champion = request.kind === 'experiment' ? loadChampion(deps, execution.mode, execution.model) : null;
   const hypothesis = typeof request.values.EXPERIMENT_HYPOTHESIS === 'string' ? request.values.EXPERIMENT_HYPOTHESIS : '';
   if (request.kind === 'experiment' && !champion && execution.eval) {
@@ -482,13 +484,13 @@ export async function decide(deps: LoopDeps, request: ExperimentRequest, executi
     });
   }
   const verdict = judge(request, execution, champion, deps);
-  return record(deps, request, execution, verdict, { hypothesis, changes });
+  return record(deps, request, execution, verdict, { hypothesis, changes, ...(line ? { line } : {}) });
 }
 
 /** Null when the wait was interrupted: the experiment stays in flight for the next run. */
-export async function waitFor(deps: LoopDeps, id: string, signal: AbortSignal): Promise<ExperimentExecution | null> {
+export async function waitFor(deps: LoopDeps, id: string, signal: AbortSignal, onTrained?: () => void): Promise<ExperimentExecution | null> {
   try {
-    return await deps.executor.wait(id, { signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}) });
+    return await deps.executor.wait(id, { signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}), ...(onTrained ? { onTrained } : {}) });
   } catch (error) {
     if (signal.aborted) {
       deps.log.warn({ experimentId: id, why: abortReason(signal) }, 'stopped waiting; the experiment stays in flight and the next `autoresearch run` resumes it');

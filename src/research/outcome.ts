@@ -87,7 +87,13 @@ export function judge(
  * step before the row is idempotent, so a planner that dies anywhere in between redoes them on restart and
  * arrives at the same state; a row already present means the decision was applied and only settling remains.
  */
-export async function record(rec: Recorder, request: ExperimentRequest, execution: ExperimentExecution, verdict: Verdict, extra: { hypothesis: string; changes: Record<string, unknown> | null }): Promise<ResultRow> {
+export async function record(
+  rec: Recorder,
+  request: ExperimentRequest,
+  execution: ExperimentExecution,
+  verdict: Verdict,
+  extra: { hypothesis: string; changes: Record<string, unknown> | null; line?: Mode },
+): Promise<ResultRow> {
   const id = request.experimentId;
   const existing = readResults(rec.resultsPath).rows.find((r) => r.experimentId === id);
   if (existing) {
@@ -101,6 +107,8 @@ export async function record(rec: Recorder, request: ExperimentRequest, executio
   await rec.fence?.();
   const archived = archiveExperiment(rec.artifacts, execution);
   if (verdict.result !== 'keep' && request.kind === 'experiment') await rec.ledger.revert(id, request.commit);
+  // A keep of an experiment committed beside another of its mode (queued while that one trained) moves its line to it.
+  if (verdict.result === 'keep' && request.kind === 'experiment' && extra.line) await rec.ledger.adopt(extra.line, id, request.commit);
   if (verdict.result === 'keep' && archived.adapterDir) promoteAdapter(rec.artifacts, archived.adapterDir, id);
   const ev = execution.eval;
   const row: ResultRow = {

@@ -75,17 +75,17 @@ describe('executor.wait', () => {
     expect(await trainProxy.getJob(id)).toBeUndefined();
   });
 
-  it('past budget + grace + eval allowance from its submission, a stuck experiment ends as a timeout', async () => {
+  it('past budget + grace (twice: it may be queued behind another of its mode) + eval allowance from its submission, a stuck experiment ends as a timeout', async () => {
     const clock = { offsetMs: 0 };
     const { executor, store, trainProxy } = setup(clock);
     await executor.submit({ experimentId: 'exp-stuck', kind: 'experiment', mode: 'proxy', commit: 'abc1234', values: { ...VALUES } });
     await executor.submit({ experimentId: 'base-stuck', kind: 'baseline', mode: 'proxy', commit: 'abc1234', values: { ...VALUES } });
     expect((await store.read('exp-stuck'))!.submittedAt).toBeTruthy();
-    // Nothing consumes the queues; the clock moves past 60 + 30 + 120 s.
-    clock.offsetMs = 211_000;
+    // Nothing consumes the queues; the clock moves past 2 x (60 + 30) + 120 s.
+    clock.offsetMs = 301_000;
     const execution = await executor.wait('exp-stuck', {});
     expect(execution.training).toMatchObject({ status: 'timeout' });
-    expect(execution.training!.message).toMatch(/no result within 210 s of its submission/);
+    expect(execution.training!.message).toMatch(/no result within 300 s of its submission/);
     // The waiting job is withdrawn, so no worker trains it for nobody later.
     expect(await trainProxy.getJob(jobIds.train('exp-stuck', 'proxy'))).toBeUndefined();
     const baseline = await executor.wait('base-stuck', {});
@@ -104,7 +104,7 @@ describe('executor.wait', () => {
     await until('a look at the queue', async () => progress.length > 0);
     stop.abort(new Error('stop'));
     await expect(waiting).rejects.toThrow('stop');
-    clock.offsetMs = 211_000;
+    clock.offsetMs = 301_000;
     expect((await executor.wait('exp-slow', {})).training).toMatchObject({ status: 'timeout' });
   });
 });

@@ -80,4 +80,51 @@ describe('a champion line per mode (several experiments in flight)', () => {
     expect(await ledger.revert('exp-f1', first.commit)).toBe(false);
     expect(tip('autoresearch/test-full')).toBe(tip('autoresearch/test'));
   });
+
+  it('an experiment queued behind another of its mode is committed beside it: its ref only, the line untouched until a keep', async () => {
+    const { repo, ledger, tip } = await open();
+    const start = tip('autoresearch/test');
+    const first = await ledger.line('full').commitExperiment('exp-f1', 'more iterations', 'Changes: ITERS', SEED.replace('100', '200'));
+    const beside = await ledger.commitBeside('full', start, 'exp-f2', 'lower rate', 'Changes: LEARNING_RATE', SEED.replace('1e-4', '5e-5'));
+    expect(beside.parent).toBe(start);
+    expect(tip('autoresearch/test-full')).toBe(first.commit);
+    expect(await ledger.experimentRef('exp-f2')).toBe(beside.commit);
+    expect(await ledger.dirtyFiles()).toEqual([]);
+    // Only a ref without a row, built on the line and not submitted, is a stray; an experiment the loop knows is not.
+    expect((await ledger.strayExperiments('full', new Set(['exp-f1']))).map((c) => c.experimentId)).toEqual(['exp-f2']);
+    expect(await ledger.strayExperiments('full', new Set(['exp-f1', 'exp-f2']))).toEqual([]);
+    expect((await ledger.strayExperiments('proxy', new Set(['exp-f1']))).map((c) => c.experimentId)).toEqual(['exp-f2']);
+    // The first one reverted, then the second kept: the line fast-forwards to the very commit that was trained.
+    expect(await ledger.revert('exp-f1', first.commit)).toBe(true);
+    expect(await ledger.adopt('full', 'exp-f2', beside.commit)).toBe(true);
+    expect(tip('autoresearch/test-full')).toBe(beside.commit);
+    expect(await ledger.adopt('full', 'exp-f2', beside.commit)).toBe(false);
+    expect(gitIn(repo, 'rev-parse', 'refs/heads/autoresearch/test-proxy').trim()).toBe(start);
+  });
+
+  it('a keep of an experiment committed beside one that was kept first: its section goes on top, with an Autoresearch-Adopted trailer', async () => {
+    const { repo, ledger, tip } = await open();
+    const start = tip('autoresearch/test');
+    const first = await ledger.line('proxy').commitExperiment('exp-p1', 'more iterations', 'Changes: ITERS', SEED.replace('100', '200'));
+    const beside = await ledger.commitBeside('proxy', start, 'exp-p2', 'lower rate', 'Changes: LEARNING_RATE', SEED.replace('1e-4', '5e-5'));
+    // exp-p1 kept (nothing moves), then exp-p2 kept against it.
+    expect(await ledger.adopt('proxy', 'exp-p1', first.commit)).toBe(false);
+    expect(await ledger.adopt('proxy', 'exp-p2', beside.commit)).toBe(true);
+    const adopted = tip('autoresearch/test-proxy');
+    expect(gitIn(repo, 'rev-parse', `${adopted}^`).trim()).toBe(first.commit);
+    expect(await ledger.trainPyAt(adopted)).toBe(SEED.replace('1e-4', '5e-5'));
+    expect(gitIn(repo, 'diff', '--name-only', first.commit, adopted).trim()).toBe(TRAIN_PY);
+    expect(gitIn(repo, 'log', '-1', '--format=%(trailers:key=Autoresearch-Adopted,valueonly)', adopted).trim()).toBe('exp-p2');
+    // Not an experiment of its own (no ref points at it), and a second keep of the same experiment (a restarted
+    // planner deciding again) changes nothing.
+    expect(await ledger.line('proxy').headExperiment()).toBeNull();
+    expect(await ledger.adopt('proxy', 'exp-p2', beside.commit)).toBe(false);
+    expect(tip('autoresearch/test-proxy')).toBe(adopted);
+    // A later experiment on the line builds on it, and its revert goes back to it.
+    const next = await ledger.line('proxy').commitExperiment('exp-p3', 'even more', 'Changes: ITERS', SEED.replace('100', '300'));
+    expect(next.parent).toBe(adopted);
+    expect(await ledger.revert('exp-p3', next.commit)).toBe(true);
+    expect(tip('autoresearch/test-proxy')).toBe(adopted);
+    expect(await ledger.head()).toBe(start);
+  });
 });

@@ -51,7 +51,8 @@ beforeAll(async () => {
     fleet: { machine: 'e2e', heartbeat: { intervalMs: 500, ttlMs: 3_000 } },
     eval: { maxTokens: 8, concurrency: 2, serverStartTimeoutMs: 120_000, requestTimeoutMs: 60_000 },
     planner: { kind: 'offline', seed: 1 },
-    run: { evalAllowanceSeconds: 300, branch: 'autoresearch/e2e' },
+    // The serial night on run.branch; the default (several in flight, a line per mode) is test/integration/loop-concurrent.test.ts.
+    run: { evalAllowanceSeconds: 300, branch: 'autoresearch/e2e', maxInFlight: 1 },
   };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   worker = execa(process.execPath, [CLI, '-c', configFile, 'worker', '--role', 'all'], {

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { baselineValues, searchSpace } from '../../src/research/hyperparameters.js';
+import { readJobSpans } from '../../queues/job-spans.js';
 import { jobIds } from '../../queues/names.js';
 import { until } from '../support/fleet-harness.js';
 import { startNight, type Night } from '../support/night-harness.js';
@@ -50,6 +51,16 @@ describe('priorities on the Mini', () => {
       expect(mini.output().match(/handing the running proxy training back/g)).toHaveLength(1);
       // The proxy evaluation ran after a training had given up the GPU, never by preempting it.
       expect(proxyEval.finishedOn!).toBeGreaterThan(fullEval.finishedOn!);
+      // The timeline keeps the attempt that was handed back (BullMQ overwrote its start): on the Mini, before the
+      // full evaluation ended, next to the attempt that completed.
+      const { spans } = await readJobSpans(n.redis, [proxyQueue], 0);
+      const attempts = spans.filter((s) => s.jobId === trainId).sort((a, b) => a.startedAt - b.startedAt);
+      expect(attempts.map((s) => [s.outcome, s.machine, s.experimentId])).toEqual([
+        ['handed-back', 'mini', 'exp-proxy'],
+        ['completed', 'mini', 'exp-proxy'],
+      ]);
+      expect(attempts[0]!.finishedAt!).toBeLessThanOrEqual(fullEval.finishedOn!);
+      expect(attempts[0]!.finishedAt!).toBeLessThanOrEqual(attempts[1]!.startedAt);
     } finally {
       await proxyQueue.close();
       await evalQueue.close();

@@ -51,8 +51,9 @@ export interface WorkerProcess {
 }
 
 /** Starts `test/support/fleet-worker.ts` as its own process and resolves once it consumes. */
-export function startWorkerProcess(configFile: string, role: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  return startProcess([join(PROJECT_ROOT, 'bin/run-ts.js'), 'test/support/fleet-worker.ts', configFile, role], env, /^ready$/m);
+/** `core`: run it (and its children) on that CPU core only, with taskset -c. */
+export function startWorkerProcess(configFile: string, role: string, env: Record<string, string> = {}, core?: number): Promise<WorkerProcess> {
+  return startProcess([join(PROJECT_ROOT, 'bin/run-ts.js'), 'test/support/fleet-worker.ts', configFile, role], env, /^ready$/m, core);
 }
 
 /** Starts the real CLI, `autoresearch -c <file> worker --role <role>`, and resolves once it consumes. */
@@ -60,8 +61,10 @@ export function startCliWorker(configFile: string, role: string, env: Record<str
   return startProcess([join(PROJECT_ROOT, 'bin/autoresearch.js'), '-c', configFile, 'worker', '--role', role], env, /"msg":"worker ready"/);
 }
 
-async function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<WorkerProcess> {
-  const child = execa(process.execPath, args, {
+async function startProcess(args: string[], env: Record<string, string>, ready: RegExp, core?: number): Promise<WorkerProcess> {
+  // taskset execs node in place, so the pid is still the worker's (signals and kill -9 reach it).
+  const [file, argv] = core === undefined ? [process.execPath, args] : ['taskset', ['-c', String(core), process.execPath, ...args]];
+  const child = execa(file, argv, {
     cwd: PROJECT_ROOT,
     env: { AUTORESEARCH_LOG_LEVEL: 'info', AUTORESEARCH_LOG_FORMAT: 'json', VITEST: '', ...env },
     reject: false,

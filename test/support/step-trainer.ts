@@ -10,6 +10,8 @@ import type { Trainer } from '../../workers/contracts.js';
 export function stepTrainer(stepMs: number): Trainer {
   return async (request) => {
     const iters = Number(request.values.ITERS ?? 50);
+    // Wall time from spawn to exit, as src/train/runner.ts measures python/train.py: starting the process is the trainer's.
+    const started = Date.now();
     const child = execa(
       process.execPath,
       [join(import.meta.dirname, 'step-trainer.mjs'), request.runDir, request.datasetDir, String(iters), String(stepMs), JSON.stringify(request.values)],
@@ -33,7 +35,7 @@ export function stepTrainer(stepMs: number): Trainer {
     const finished = await child;
     if (finished.isCanceled) return { ...empty(), status: 'canceled' };
     if (!result || finished.exitCode !== 0) return { ...empty(), status: 'crashed', message: `exit ${finished.exitCode}` };
-    return { ...empty(), status: 'ok', iterations: result.iterations, trainLoss: result.trainLoss, seconds: result.seconds, adapterDir: result.adapterDir };
+    return { ...empty(), status: 'ok', iterations: result.iterations, trainLoss: result.trainLoss, seconds: (Date.now() - started) / 1000, adapterDir: result.adapterDir };
   };
 }
 

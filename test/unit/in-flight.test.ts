@@ -22,14 +22,23 @@ describe('trainingSlots: how many experiments may be in flight', () => {
 });
 
 describe('modesWithRoom: where the planner proposes next', () => {
+  const training = (mode: 'full' | 'proxy') => ({ mode, baseline: false, training: true });
+  const evaluating = (mode: 'full' | 'proxy') => ({ mode, baseline: false, training: false });
+  const baseline = (mode: 'full' | 'proxy') => ({ mode, baseline: true, training: false });
+  const both = { capacity: 2, modes: ['full', 'proxy'] as const };
   it.each([
-    { name: 'nothing in flight: full first, then proxy', slots: { capacity: 2, modes: ['full', 'proxy'] as const }, inFlight: [] as const, room: ['full', 'proxy'] },
-    { name: 'the laptop busy: only proxy', slots: { capacity: 2, modes: ['full', 'proxy'] as const }, inFlight: ['full'] as const, room: ['proxy'] },
-    { name: 'both busy: none', slots: { capacity: 2, modes: ['full', 'proxy'] as const }, inFlight: ['full', 'proxy'] as const, room: [] },
-    { name: 'capacity 1 and one in flight: none', slots: { capacity: 1, modes: ['full', 'proxy'] as const }, inFlight: ['proxy'] as const, room: [] },
-    { name: 'capacity 1, nothing in flight: one', slots: { capacity: 1, modes: ['full', 'proxy'] as const }, inFlight: [] as const, room: ['full'] },
-    { name: 'a resumed experiment over capacity leaves no room', slots: { capacity: 1, modes: ['proxy'] as const }, inFlight: ['full', 'proxy'] as const, room: [] },
-  ])('$name', ({ slots, inFlight, room }) => {
-    expect(modesWithRoom({ capacity: slots.capacity, modes: [...slots.modes] }, [...inFlight])).toEqual(room);
+    { name: 'nothing in flight: full first, then proxy', slots: both, flights: [], room: ['full', 'proxy'] },
+    { name: 'the laptop training: proxy takes the free slot first, then one queued behind the full one', slots: both, flights: [training('full')], room: ['proxy', 'full'] },
+    { name: 'both training: one more queued behind each', slots: both, flights: [training('full'), training('proxy')], room: ['full', 'proxy'] },
+    { name: 'one queued behind each training: none', slots: both, flights: [training('full'), training('full'), training('proxy'), training('proxy')], room: [] },
+    { name: 'one being evaluated holds no slot', slots: both, flights: [evaluating('full'), training('proxy'), training('proxy')], room: ['full'] },
+    { name: 'at most three of a mode in flight', slots: both, flights: [evaluating('full'), evaluating('full'), training('full')], room: ['proxy'] },
+    { name: 'a baseline in flight: its mode waits for the champion', slots: both, flights: [baseline('full')], room: ['proxy'] },
+    { name: 'nothing is queued behind a training while the other mode records its baseline', slots: both, flights: [training('full'), baseline('proxy')], room: [] },
+    { name: 'capacity 1 and proxy training: only queued behind it', slots: { capacity: 1, modes: ['full', 'proxy'] as const }, flights: [training('proxy')], room: ['proxy'] },
+    { name: 'capacity 1, nothing in flight: one', slots: { capacity: 1, modes: ['full', 'proxy'] as const }, flights: [], room: ['full'] },
+    { name: 'a resumed experiment over capacity leaves no new slot', slots: { capacity: 1, modes: ['proxy'] as const }, flights: [training('full'), evaluating('proxy')], room: [] },
+  ])('$name', ({ slots, flights, room }) => {
+    expect(modesWithRoom({ capacity: slots.capacity, modes: [...slots.modes] }, flights)).toEqual(room);
   });
 });

@@ -15,11 +15,12 @@ export const runSection = z
     /** Time allowed for an evaluation when deciding whether an experiment can still finish before the deadline. */
     evalAllowanceSeconds: integer(1, 24 * 3600).default(900),
     /**
-     * Experiments in flight at once. 1: one at a time on run.branch (the serial night). `auto`: one per training
-     * queue with a live consumer machine (2 with the laptop and the Mini awake, 1 with the Mini alone), each mode
-     * on its own champion line `<branch>-full` / `<branch>-proxy`; a number caps that (at most one per mode).
+     * Trainings at once. `auto`: one per training queue with a live consumer machine (2 with the laptop and the Mini
+     * awake, 1 with the Mini alone), each mode on its own champion line `<branch>-full` / `<branch>-proxy`, with the
+     * next experiment of a mode queued behind the one its machine trains; a number caps that (at most one per mode).
+     * 1: one experiment at a time on run.branch (the serial night).
      */
-    maxInFlight: z.union([z.literal('auto'), integer(1, 8)], { error: 'expected "auto" or a whole number from 1 to 8' }).default(1),
+    maxInFlight: z.union([z.literal('auto'), integer(1, 8)], { error: 'expected "auto" or a whole number from 1 to 8' }).default('auto'),
     /** The planner's lease in Redis: only one planner runs at a time; a dead one's lease expires after this. */
     leaseTtlMs: integer(1_000, 3_600_000).default(60_000),
   })
