@@ -165,7 +165,7 @@ describe('runLoop', () => {
     expect(gitIn(repo, 'rev-parse', 'HEAD').trim()).toBe(champion);
     expect(gitIn(repo, 'rev-parse', 'refs/autoresearch/experiments/exp-lost').trim()).toBe(lost.commit);
     expect(readFileSync(join(deps.memoryEventsDir, 'autoresearch-exp-lost.md'), 'utf8')).toContain('decision: crash');
-    expect(lines.find((l) => l.experimentId === 'exp-lost' && /recorded a crash row/.test(l.msg))).toMatchObject({ commit: lost.commit, revertedTo: champion });
+    expect(lines.find((l) => l.experimentId === 'exp-lost' && /recorded a crash row/.test(l.msg))).toMatchObject({ commit: lost.commit, parent: champion });
     // A second start finds nothing to reconcile and writes nothing.
     await runLoop(deps, { maxExperiments: 1, deadline: soon(), mode: 'proxy', signal: never });
     expect(readResults(deps.resultsPath).rows).toHaveLength(1);
