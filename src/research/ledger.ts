@@ -174,12 +174,7 @@ export class GitLedger implements ChampionLine {
       return true;
     }
     const message = `keep experiment ${id} on ${this.lineBranch(mode)}\n\nIts section, trained and evaluated as ${commit}, committed on top of the champion it beat.\n\n${ADOPTED_TRAILER}: ${id}\n`;
-    const adopted = await this.withIndex(`adopt-${id}`, async (git) => {
-      const entry = await git(['ls-tree', tip, '--', TRAIN_PY]);
-      await git(['read-tree', tip]);
-      await git(['update-index', '--add', '--cacheinfo', `${entry.split(/\s/)[0] || '100644'},${wanted},${TRAIN_PY}`]);
-      return git(['commit-tree', await git(['write-tree']), '-p', tip, '-m', message]);
-    });
+    const adopted = await this.withIndex(`adopt-${id}`, (git) => commitTrainPy(git, tip, wanted, message));
     await this.git.raw(['update-ref', '-m', `autoresearch: keep experiment ${id}`, ref, adopted, tip]);
     return true;
   }
@@ -379,41 +374,46 @@ export class GitLedger implements ChampionLine {
     const message = this.experimentMessage(id, hypothesis, summary);
     const parent = beside ?? (await this.resolve(ref));
     if (!parent) throw new Error(`could not commit experiment ${id}: ${ref} does not exist`);
-    const index = join(tmpdir(), `autoresearch-index-${process.pid}-${id}`);
-    const git = (args: string[], input?: string) =>
-      execa('git', args, { cwd: this.repo, env: { ...this.identity, GIT_INDEX_FILE: index }, ...(input === undefined ? {} : { input }) }).then((r) => r.stdout.trim());
     const expRef = `${EXPERIMENT_REF_PREFIX}${id}`;
-    let refCreated = false;
-    let commit = '';
-    try {
-      const entry = await git(['ls-tree', parent, '--', TRAIN_PY]);
-      const fileMode = entry.split(/\s/)[0] || '100644';
-      const blob = await git(['hash-object', '-w', '--stdin', `--path=${TRAIN_PY}`], source);
-      await git(['read-tree', parent]);
-      await git(['update-index', '--add', '--cacheinfo', `${fileMode},${blob},${TRAIN_PY}`]);
-      const tree = await git(['write-tree']);
-      commit = await git(['commit-tree', tree, '-p', parent, '-m', message]);
-      await git(['update-ref', '-m', `autoresearch: experiment ${id}`, expRef, commit, NO_REF]);
-      refCreated = true;
-      if (beside === undefined) await git(['update-ref', '-m', `autoresearch: experiment ${id}`, ref, commit, parent]);
-    } catch (error) {
-      if (refCreated) await git(['update-ref', '-d', expRef, commit]).catch(() => undefined);
-      throw new Error(`could not commit experiment ${id} on ${ref.replace('refs/heads/', '')}: ${(error as Error).message.trim()}; the branch is still at ${parent.slice(0, 12)}`);
-    } finally {
-      rmSync(index, { force: true });
-    }
+    const commit = await this.withIndex(id, async (git) => {
+      let created = '';
+      try {
+        const blob = await git(['hash-object', '-w', '--stdin', `--path=${TRAIN_PY}`], source);
+        const made = await commitTrainPy(git, parent, blob, message);
+        await git(['update-ref', '-m', `autoresearch: experiment ${id}`, expRef, made, NO_REF]);
+        created = made;
+        if (beside === undefined) await git(['update-ref', '-m', `autoresearch: experiment ${id}`, ref, made, parent]);
+        return made;
+      } catch (error) {
+        if (created) await git(['update-ref', '-d', expRef, created]).catch(() => undefined);
+        throw new Error(`could not commit experiment ${id} on ${ref.replace('refs/heads/', '')}: ${(error as Error).message.trim()}; the branch is still at ${parent.slice(0, 12)}`);
+      }
+    });
     return { experimentId: id, commit, parent };
   }
 
   /** Runs plain git with a throwaway index (GIT_INDEX_FILE), removed afterwards. */
-  private async withIndex<T>(name: string, work: (git: (args: string[]) => Promise<string>) => Promise<T>): Promise<T> {
+  private async withIndex<T>(name: string, work: (git: IndexGit) => Promise<T>): Promise<T> {
     const index = join(tmpdir(), `autoresearch-index-${process.pid}-${name}`);
     try {
-      return await work((args) => execa('git', args, { cwd: this.repo, env: { ...this.identity, GIT_INDEX_FILE: index } }).then((r) => r.stdout.trim()));
+      return await work((args, input) =>
+        execa('git', args, { cwd: this.repo, env: { ...this.identity, GIT_INDEX_FILE: index }, ...(input === undefined ? {} : { input }) }).then((r) => r.stdout.trim()),
+      );
     } finally {
       rmSync(index, { force: true });
     }
   }
+}
+
+/** Plain git on a throwaway index; `input` goes to its stdin. */
+type IndexGit = (args: string[], input?: string) => Promise<string>;
+
+/** A commit on `parent` whose python/train.py is `blob` (the file keeps its mode), built in `git`'s own index. */
+async function commitTrainPy(git: IndexGit, parent: string, blob: string, message: string): Promise<string> {
+  const entry = await git(['ls-tree', parent, '--', TRAIN_PY]);
+  await git(['read-tree', parent]);
+  await git(['update-index', '--add', '--cacheinfo', `${entry.split(/\s/)[0] || '100644'},${blob},${TRAIN_PY}`]);
+  return git(['commit-tree', await git(['write-tree']), '-p', parent, '-m', message]);
 }
 
 /** The trailer of a line commit that takes over a kept experiment's section made beside another (GitLedger.adopt). */
