@@ -1,19 +1,16 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
 import { readPresence, startHeartbeat } from '../../src/fleet/presence.js';
 import { PROJECT_ROOT } from '../../src/project.js';
-import { producerConnection } from '../../src/redis/connections.js';
-import { createFleetExecutor, type FleetExecutor } from '../../queues/executor.js';
-import { ExperimentStore, type ExperimentRecord } from '../../queues/experiment-state.js';
+import type { ExperimentRecord } from '../../queues/experiment-state.js';
 import { jobIds } from '../../queues/names.js';
 import type { ExperimentRequest } from '../../src/research/executor.js';
-import { startArtifactServer } from '../support/artifact-server.js';
-import { isAlive, startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from '../support/fleet-harness.js';
+import { startDrillFleet, type DrillFleet } from '../support/drill-fleet.js';
+import { isAlive, startWorkerProcess, until, type WorkerProcess } from '../support/fleet-harness.js';
 import { uniquePrefix } from '../support/redis.js';
 import { baselineValues } from '../../src/research/hyperparameters.js';
 
@@ -23,52 +20,28 @@ describe('fleet routing with real worker processes', () => {
   const url = inject('redisUrl');
   const prefix = uniquePrefix('fleet');
   const root = mkdtempSync(join(tmpdir(), 'autoresearch-fleet-'));
-  const redis = producerConnection(url);
-  const store = new ExperimentStore(redis, prefix);
-  let artifactServer: Awaited<ReturnType<typeof startArtifactServer>>;
+  let redis: DrillFleet['redis'];
+  let store: DrillFleet['store'];
   let miniConfigFile: string;
   let mbpConfigFile: string;
-  let executor: FleetExecutor;
+  let executor: DrillFleet['executor'];
+  let running: WorkerProcess[];
+  let trained: DrillFleet['trained'];
+  let fleet: DrillFleet;
   let mini: WorkerProcess;
-  const running: WorkerProcess[] = [];
 
   const submit = async (experimentId: string, extra: Partial<ExperimentRequest> = {}) => {
     await executor.submit({ experimentId, kind: 'experiment', mode: 'auto', commit: 'abc1234', values: { ...BASE_VALUES }, ...extra });
   };
-  // The planner's side: `wait` drives the record forward; it is stopped once training is decided, since these
-  // drill machines do not evaluate.
-  const trained = (experimentId: string) => {
-    const stop = new AbortController();
-    executor.wait(experimentId, { signal: stop.signal }).catch(() => undefined);
-    return until(`${experimentId} trained`, async () => {
-      const record = await store.read(experimentId);
-      return record && record.stage !== 'train' && record.stage !== 'enqueueing' ? record : null;
-    }, 60_000).catch((error: Error) => {
-      throw new Error(`${error.message}\n${running.map((w) => w.output().slice(-3000)).join('\n---\n')}`);
-    }).finally(() => stop.abort());
-  };
 
   beforeAll(async () => {
-    const miniState = join(root, 'mini');
-    artifactServer = await startArtifactServer({ dir: join(miniState, 'artifacts'), token: 'drill-token', maxUploadBytes: 1 << 30 });
-    miniConfigFile = writeMachineConfig(root, { machine: 'mini', redisUrl: url, prefix, state: miniState });
-    mbpConfigFile = writeMachineConfig(root, { machine: 'mbp', redisUrl: url, prefix, state: join(root, 'mbp'), artifactsUrl: artifactServer.url });
-    const config = loadConfig({ file: miniConfigFile });
-    executor = createFleetExecutor(config, url, {
-      pollMs: 200,
-      prepareDataset: async (request) => ({ dir: writeDataset(join(root, 'datasets', request.experimentId), request.experimentId) }),
-    });
+    fleet = await startDrillFleet(url, prefix, root);
+    ({ redis, store, executor, running, trained, miniConfig: miniConfigFile, mbpConfig: mbpConfigFile } = fleet);
     mini = await startWorkerProcess(miniConfigFile, 'mini', { STEP_TRAINER_MS: '20' });
     running.push(mini);
   });
 
-  afterAll(async () => {
-    for (const w of running) if (w.child.exitCode === null) await w.stop();
-    await executor.close();
-    await artifactServer.close();
-    redis.disconnect();
-    rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => fleet.close());
 
   it('runs a full-mode experiment on the laptop while its heartbeat is live', async () => {
     const mbp = await startWorkerProcess(mbpConfigFile, 'mbp', { AUTORESEARCH_ARTIFACT_TOKEN: 'drill-token', STEP_TRAINER_MS: '20' });
@@ -196,9 +169,7 @@ describe('fleet routing with real worker processes', () => {
     running.push(mbp);
     await until('mbp heartbeat', async () => (await readPresence(redis, prefix)).live.some((h) => h.machine === 'mbp'));
     // The Mini's token is rotated while the laptop runs.
-    const port = Number(new URL(artifactServer.url).port);
-    await artifactServer.close();
-    artifactServer = await startArtifactServer({ dir: join(root, 'mini', 'artifacts'), token: 'rotated-token', maxUploadBytes: 1 << 30, port });
+    await fleet.rotateArtifactToken('rotated-token');
 
     await submit('exp-rotated');
     expect((await store.read('exp-rotated'))!.mode).toBe('full');
