@@ -22,6 +22,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -58,7 +59,7 @@ MODEL_CONFIG = {
     "rope_theta": 10000.0,
     "tie_word_embeddings": True,
 }
-PRETRAIN = {"steps": 320, "conversations": 4000, "attack_share": 0.35, "user_weight": 0.1, "batch_size": 8,
+PRETRAIN = {"steps": 600, "conversations": 6000, "attack_share": 0.35, "council_share": 0.5, "user_weight": 0.1, "batch_size": 8,
             "learning_rate": 5e-3, "warmup_steps": 20, "min_lr_ratio": 0.1}
 
 TOOLS_HEADING = "\n\nTools: "
@@ -124,7 +125,16 @@ def cache_key(council: Council, seed: int) -> str:
 def pretraining_conversations(council: Council, seed: int) -> list[tuple[list[dict], list[dict]]]:
     """The pre-training set: the council's general pool and attacks, under made-up personas (tiny_corpus.py)."""
     general = [row["messages"] for row in council.pool]
-    return tiny_corpus.conversations(general, PRETRAIN["conversations"], seed, PRETRAIN["attack_share"])
+    speakers = [tiny_corpus.council_speaker(full_name(agent), agent.name, agent.identity, agent.tools)
+                for agent in council.agents]
+    return tiny_corpus.conversations(general, PRETRAIN["conversations"], seed, PRETRAIN["attack_share"],
+                                     speakers, PRETRAIN["council_share"])
+
+
+def full_name(agent) -> str:
+    """The name an IDENTITY.md opens with ("You are Jocasta Nu, ..."), else the council's name for the agent."""
+    match = re.match(r"You are ([^,.\n]+)", agent.identity)
+    return match.group(1).strip() if match else agent.name
 
 
 def corpus_texts(council: Council, seed: int) -> list[str]:
