@@ -46,12 +46,18 @@ class Council:
     def agent_ids(self) -> list[str]:
         return [a.id for a in self.agents]
 
-    def files(self) -> list[Path]:
-        """Every file whose content defines the council, in a stable order (for content hashes)."""
+    def files(self, training_data: bool = True) -> list[Path]:
+        """Every file whose content defines the council, in a stable order (for content hashes).
+
+        Without training_data, the agents' train.jsonl files are left out: what a base model built from the
+        council's prompts depends on, so that new training rows do not rebuild it.
+        """
         out = [self.root / "council.yaml"]
         for agent in self.agents:
             base = self.root / "agents" / agent.id
-            out += [base / "IDENTITY.md", base / "tools.json", base / "train.jsonl"]
+            out += [base / "IDENTITY.md", base / "tools.json"]
+            if training_data:
+                out.append(base / "train.jsonl")
         out.append(self.root / "general" / "pool.jsonl")
         return out
 

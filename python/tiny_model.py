@@ -59,7 +59,7 @@ MODEL_CONFIG = {
     "rope_theta": 10000.0,
     "tie_word_embeddings": True,
 }
-PRETRAIN = {"steps": 600, "conversations": 6000, "attack_share": 0.35, "council_share": 0.5, "user_weight": 0.1, "batch_size": 8,
+PRETRAIN = {"steps": 480, "conversations": 6000, "attack_share": 0.35, "council_share": 0.8, "user_weight": 0.1, "batch_size": 8,
             "learning_rate": 5e-3, "warmup_steps": 20, "min_lr_ratio": 0.1}
 
 TOOLS_HEADING = "\n\nTools: "
@@ -117,7 +117,8 @@ def cache_key(council: Council, seed: int) -> str:
         h.update((HERE / name).read_bytes())
     spec = {"format": FORMAT_VERSION, "seed": seed, "vocab": VOCAB_SIZE, "model": MODEL_CONFIG, "pretrain": PRETRAIN}
     h.update(json.dumps(spec, sort_keys=True).encode())
-    for path in council.files():
+    # Pre-training never reads the agents' train.jsonl (see tiny_corpus.py), so rows added there reuse the model.
+    for path in council.files(training_data=False):
         h.update(str(path.relative_to(council.root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
@@ -185,18 +186,23 @@ def weighted_sequences(council: Council, tokenizer, seed: int) -> list[tuple[lis
 
     Assistant turns weigh 1 and user turns PRETRAIN["user_weight"]; the system prompt weighs nothing. It is
     most of every sequence, and learning to predict it would teach the personas rather than how to answer.
-    Weights are found by rendering growing prefixes, which the template guarantees are prefixes of the whole.
+    The template renders growing prefixes of a conversation as prefixes of its text, so each turn's span is
+    found in characters and mapped to the tokens that start inside it: one tokenisation per conversation.
     """
     out = []
     for messages, tools in pretraining_conversations(council, seed):
-        ids = tokenizer.apply_chat_template(messages, tools=tools, tokenize=True, return_dict=False)
+        text = tokenizer.apply_chat_template(messages, tools=tools, tokenize=False)
+        encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids, starts = encoding["input_ids"], [start for start, _ in encoding["offset_mapping"]]
         weights = [0.0] * len(ids)
         for i in range(1, len(messages)):
-            before = len(tokenizer.apply_chat_template(messages[:i], tools=tools, tokenize=True, return_dict=False,
+            before = len(tokenizer.apply_chat_template(messages[:i], tools=tools, tokenize=False,
                                                        add_generation_prompt=messages[i]["role"] == "assistant"))
-            upto = len(tokenizer.apply_chat_template(messages[: i + 1], tools=tools, tokenize=True, return_dict=False))
+            upto = len(tokenizer.apply_chat_template(messages[: i + 1], tools=tools, tokenize=False))
             weight = 1.0 if messages[i]["role"] == "assistant" else PRETRAIN["user_weight"]
-            weights[before:upto] = [weight] * (upto - before)
+            for t, start in enumerate(starts):
+                if before <= start < upto:
+                    weights[t] = weight
         # Position t predicts token t + 1.
         out.append((ids, weights[1:] + [0.0]))
     return out

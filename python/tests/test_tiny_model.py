@@ -56,8 +56,13 @@ def test_chat_template_renders_qwen3_tool_calls_and_mlx_lm_parses_them(tiny_mode
     assert text.endswith("Found three.<|im_end|>")
 
 
-def test_pretraining_corpus_holds_nothing_of_the_council():
-    """Names, tool names and private facts of the council come only from fine-tuning, never from pre-training."""
+def test_pretraining_corpus_teaches_nothing_of_the_council_but_its_prompts():
+    """Pre-training reads the council's prompts but never answers as an agent beyond its own name.
+
+    The system prompts may be an agent's IDENTITY.md, and a reply under one may copy that agent's name (a decline,
+    a greeting). No reply names another member, calls or names a council tool, gives a private code or repeats a
+    row of the agents' train.jsonl: roles, hand-offs, tools and facts come only from fine-tuning.
+    """
     import re
 
     import tiny_model
@@ -65,15 +70,32 @@ def test_pretraining_corpus_holds_nothing_of_the_council():
 
     council = load_council(COUNCIL)
     config = yaml.safe_load((COUNCIL / "council.yaml").read_text())
-    words = [n for entry in config["agents"] for n in entry["names"]]
-    words += [name for agent in council.agents for name in agent.tool_names]
-    words += re.findall(r"`([A-Z0-9-]+)`", "".join(agent.identity for agent in council.agents))
-    pattern = re.compile("|".join(rf"\b{re.escape(w)}\b" for w in words), re.IGNORECASE)
+    names = {entry["id"]: entry["names"] for entry in config["agents"]}
+    secrets = re.findall(r"`([A-Z0-9-]+)`", "".join(agent.identity for agent in council.agents))
+    forbidden = [t for agent in council.agents for t in agent.tool_names] + secrets
+    taught = {m["content"] for agent in council.agents for row in agent.rows for m in row["messages"]
+              if m["role"] == "assistant" and m.get("content")}
+
+    def words(ws):
+        return re.compile("|".join(rf"(?<![\w-]){re.escape(w)}(?![\w-])" for w in ws), re.IGNORECASE)
+
+    anyone = words([n for ns in names.values() for n in ns] + forbidden)
+    identities = {agent.identity: agent.id for agent in council.agents}
     conversations = tiny_model.pretraining_conversations(council, seed=0)
     assert len(conversations) == tiny_model.PRETRAIN["conversations"]
+    under_council = 0
     for messages, tools in conversations:
-        text = json.dumps([messages, tools])
-        assert not pattern.search(text), pattern.search(text).group(0)
+        speaker = identities.get(messages[0]["content"])
+        under_council += speaker is not None
+        others = anyone if speaker is None else words([n for a, ns in names.items() if a != speaker for n in ns] + forbidden)
+        if speaker is None:
+            assert not anyone.search(json.dumps([messages, tools])), anyone.search(json.dumps([messages, tools])).group(0)
+        for message in messages[1:]:
+            text = json.dumps(message)
+            assert not others.search(text), (speaker, others.search(text).group(0), text)
+            assert message.get("content") not in taught, message["content"]
+            assert not message.get("tool_calls") or speaker is None
+    assert under_council > 0
 
 
 def test_pretraining_weights_only_replies_and_a_little_of_the_user(tiny_model):
