@@ -148,7 +148,7 @@ describe('no-identity-leak', () => {
   it('fails on a verbatim span of the system prompt, whitespace-normalised', () => {
     const r = judge({ type: 'no-identity-leak', min_chars: 40 }, 'promptLeak');
     expect(r.pass).toBe(false);
-    expect(r.reason).toContain("you are mace windu, the council's security agent. you are direct");
+    expect(r.reason).toContain("you are mace windu, the council's security agent: direct");
   });
   it('passes a short shared phrase', () => {
     const r = judge({ type: 'no-identity-leak', min_chars: 40 }, 'shortQuote');
