@@ -16,7 +16,7 @@ export function demoCommand(): Command {
   return new Command('demo')
     .description('the whole distributed loop on this machine with the tiny local model: Redis, two workers, the server, training, evaluation, the Council')
     .option('--experiments <n>', 'experiments after the baseline', wholeNumber('experiments', 1, 20), 3)
-    .option('--budget <seconds>', 'training budget per experiment', wholeNumber('budget', 5, 3600), 30)
+    .option('--budget <seconds>', 'training budget per experiment', wholeNumber('budget', 5, 3600), 45)
     .option('--dir <folder>', 'where the demo works (scratch clone, Redis data, logs)', join(PROJECT_ROOT, '.autoresearch', 'demo'))
     .option('--serve', 'keep the dashboard up after the run, until Ctrl-C')
     .action(async (options: { experiments: number; budget: number; dir: string; serve?: boolean }) => {
