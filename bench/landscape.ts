@@ -36,6 +36,7 @@ const GRID: Point[] = [
   { name: 'lr-low', why: 'a tenth of the baseline rate: too slow for the budget', change: (b) => ({ LEARNING_RATE: b.LEARNING_RATE / 10 }) },
   { name: 'lr-x4', why: 'four times the baseline rate', change: (b) => ({ LEARNING_RATE: b.LEARNING_RATE * 4 }) },
   { name: 'lr-x4-rank32', why: 'the good region: a higher rate and a wider adapter', change: (b) => ({ LEARNING_RATE: b.LEARNING_RATE * 4, LORA_RANK: 32, LORA_ALPHA: 64 }) },
+  { name: 'lr-x2-long', why: 'twice the rate for the most iterations: the best of the exploratory runs in docs/tiny-model.md', change: (b) => ({ LEARNING_RATE: b.LEARNING_RATE * 2, ITERS: 1e9 }) },
   { name: 'layers-1', why: 'LoRA on the last block only', change: () => ({ NUM_LAYERS: 1 }) },
   { name: 'mix-0.9', why: 'nine general rows for every council row', change: () => ({ DATA_MIX_RATIO: 0.9 }) },
   {
