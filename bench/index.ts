@@ -4,6 +4,7 @@ import { benchMlxBlas } from './mlx-blas.js';
 import { benchNight } from './night.js';
 import { benchNoise } from './noise.js';
 import { benchPlanner } from './planner.js';
+import { benchTinyNight } from './tiny-night.js';
 import { benchWake } from './wake.js';
 
 
@@ -16,6 +17,7 @@ const all: Record<string, () => Promise<void>> = {
   planner: benchPlanner,
   wake: benchWake,
   landscape: benchLandscape,
+  'tiny-night': benchTinyNight,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(all)) {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
@@ -9,10 +9,8 @@ import type { EvalSummary } from '../src/eval/summary.js';
 import { fmtDelta, fmtScore, textTable } from '../src/eval/table.js';
 import { PROJECT_ROOT } from '../src/project.js';
 import { baselineValues, searchSpace, type HyperParameters } from '../src/research/hyperparameters.js';
-import { writeSection } from '../src/research/section.js';
-import { prepareDataset } from '../src/train/prepare.js';
-import { runTrainer, TRAIN_PY } from '../src/train/runner.js';
 import { ensureTinyModel } from '../src/train/tiny-model.js';
+import { trainAndEvaluate, type TinyBench, type TrainedPoint } from './tiny-point.js';
 
 /** The search space whose landscape this measures: the tiny model's. */
 const SPACE = 'tiny';
@@ -73,13 +71,9 @@ function describeChange(values: HyperParameters, base: HyperParameters): string 
   return diffs.join(' ') || '-';
 }
 
-interface Measured {
+interface Measured extends TrainedPoint {
   point: Point;
   change: string;
-  iterations: number;
-  trainSeconds: number;
-  valLoss: string;
-  summary: EvalSummary;
 }
 
 /**
@@ -96,13 +90,13 @@ export async function benchLandscape(): Promise<void> {
   const agents = council.agents.map((a) => a.id);
   const table = searchSpace(SPACE).table;
   const base = baselineValues(agents, table);
-  const state = config.paths.state;
-  const work = mkdtempSync(join(state, 'bench-landscape-'));
+  const work = mkdtempSync(join(config.paths.state, 'bench-landscape-'));
   const seedOf = (p: Point) => p.seed ?? config.models.training.seed;
   // Each point's train.py is a copy outside python/; it imports hparams.py from there.
   process.env.PYTHONPATH = [join(PROJECT_ROOT, 'python'), process.env.PYTHONPATH].filter(Boolean).join(':');
 
-  const built = await ensureTinyModel({ councilDir: config.council.dir, stateDir: state, seed: config.models.training.seed });
+  const built = await ensureTinyModel({ councilDir: config.council.dir, stateDir: config.paths.state, seed: config.models.training.seed });
+  const bench: TinyBench = { config, modelDir: built.modelDir, agents, space: searchSpace(SPACE), budgetSeconds: budget, work };
   console.log(`landscape: tiny model ${built.modelDir} (${built.cached ? 'cached' : `built in ${built.buildSeconds.toFixed(0)} s`}), ` +
     `${GRID.length} trainings of ${budget} s, batch ${config.models.training.batchSize}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
 
@@ -112,28 +106,9 @@ export async function benchLandscape(): Promise<void> {
     const measured: Measured[] = [];
     for (const point of GRID) {
       const values = clampToTable({ ...base, ...point.change(base, agents), EXPERIMENT_HYPOTHESIS: point.why });
-      const dir = join(work, point.name);
-      mkdirSync(dir, { recursive: true });
-      const trainPy = join(dir, 'train.py');
-      writeFileSync(trainPy, writeSection(readFileSync(TRAIN_PY, 'utf8'), values, agents, table));
-      const seed = seedOf(point);
-      const dataset = await prepareDataset({ councilDir: config.council.dir, trainPy, datasetsRoot: join(state, 'datasets'), seed, searchSpace: SPACE });
-      const outcome = await runTrainer(
-        {
-          model: built.modelDir, dataDir: dataset.datasetDir, outDir: join(dir, 'adapter'), budgetSeconds: budget, seed,
-          batchSize: config.models.training.batchSize, maxSeqLength: config.models.training.maxSeqLength,
-          valBatches: config.models.training.valBatches, searchSpace: SPACE,
-        },
-        { trainPy, graceSeconds: 120, agentIds: agents },
-      );
-      const result = outcome.result;
-      if (!result?.adapter_path || (outcome.status !== 'ok' && outcome.status !== 'budget')) {
-        throw new Error(`landscape: ${point.name} did not train (${outcome.status}): ${outcome.message}`);
-      }
-      const run = await runEvaluation({ config, model: built.modelDir, adapterPath: result.adapter_path, adapterSha256: result.adapter_sha256 });
-      const valLoss = `${result.initial_val_loss?.toFixed(2) ?? '-'}->${result.val_loss?.toFixed(2) ?? '-'}`;
-      measured.push({ point, change: describeChange(values, base), iterations: result.iterations, trainSeconds: result.seconds, valLoss, summary: run.summary });
-      console.log(`  ${point.name}: ${result.iterations} iterations in ${result.seconds.toFixed(0)} s, val ${valLoss}, overall ${fmtScore(run.summary.overall)}`);
+      const trained = await trainAndEvaluate(bench, point.name, values, seedOf(point));
+      measured.push({ point, change: describeChange(values, base), ...trained });
+      console.log(`  ${point.name}: ${trained.iterations} iterations in ${trained.trainSeconds.toFixed(0)} s, val ${trained.valLoss}, overall ${fmtScore(trained.summary.overall)}`);
     }
     report(measured, baseModel.summary, loadBefore, started);
   } finally {
