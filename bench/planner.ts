@@ -15,6 +15,7 @@ import { baselineValues, searchSpace } from '../src/research/hyperparameters.js'
 import type { ResultRow } from '../src/research/results-format.js';
 import { FAMILIES, makeObjective, type Family, type Objective, type SuiteLayout } from './planner-objectives.js';
 import { rng } from '../src/stats/seeded-random.js';
+import { experimentsToReach, median, medianCurve, reachRatio, showReach, type Reach } from './planner-reach.js';
 
 /**
  * `npm run bench -- planner`: each planner runs a night of EXPERIMENTS experiments on synthetic objectives over
@@ -24,7 +25,10 @@ import { rng } from '../src/stats/seeded-random.js';
  * holds after each experiment: what the night actually leaves behind. Printed per family: the median curve,
  * how many repetitions beat random search at the end, and the experiments each planner needs to reach 90% of
  * the achievable gain (the best final median of any planner over the baseline), as a ratio to random's.
- * BENCH_REPS and BENCH_EXPERIMENTS override the sizes, BENCH_FAMILIES and BENCH_PLANNERS (comma-separated) the choice,
+ * Random search, which costs nothing to ask, goes on for RANDOM_EXPERIMENTS on the same landscapes, only to
+ * count its experiments to that target: within 30 it mostly never gets there, and a ratio against "more than
+ * 30" is only a bound. Its 30-experiment columns are the first 30 of that longer night (the night is causal).
+ * BENCH_REPS and BENCH_EXPERIMENTS override the sizes, BENCH_RANDOM_EXPERIMENTS random search's horizon, BENCH_FAMILIES and BENCH_PLANNERS (comma-separated) the choice,
  * BENCH_FIRST_LANDSCAPE (default 0) which landscapes are drawn: a sampler setting chosen on landscapes 0-19 is
  * checked on others, so the default is not fitted to the twenty it is reported on.
  */
@@ -32,6 +36,8 @@ const REPETITIONS = Number(process.env.BENCH_REPS ?? 20);
 const EXPERIMENTS = Number(process.env.BENCH_EXPERIMENTS ?? 30);
 /** The first landscape's seed: another value draws other landscapes, to check a setting chosen on the default ones. */
 const FIRST_LANDSCAPE = Number(process.env.BENCH_FIRST_LANDSCAPE ?? 0);
+const RANDOM_EXPERIMENTS = Number(process.env.BENCH_RANDOM_EXPERIMENTS ?? 3 * EXPERIMENTS);
+if (!(RANDOM_EXPERIMENTS >= EXPERIMENTS)) throw new Error(`BENCH_RANDOM_EXPERIMENTS (${RANDOM_EXPERIMENTS}) must be at least BENCH_EXPERIMENTS (${EXPERIMENTS})`);
 const CONFIG = loadConfig({ cwd: PROJECT_ROOT, env: { ...process.env, REDIS_URL: '' } });
 const THRESHOLDS = CONFIG.council.thresholds;
 const NOISE_GUARD = CONFIG.council.noiseGuard;
@@ -48,15 +54,15 @@ function devLayout(): SuiteLayout {
 type PlannerName = 'perturbation' | SamplerName;
 
 interface Night {
-  /** The champion's true score after 0..EXPERIMENTS experiments. */
+  /** The champion's true score after 0..n experiments. */
   curve: number[];
-  keeps: number;
-  /** Vetoes by the jailbreak floor and by the regression cap. */
-  jailbreakVetoes: number;
-  regressionVetoes: number;
-  /** Experiments the planner had no proposal for (a stop): the night goes on without them. */
-  skipped: number;
+  /** The Council's decision on each experiment, null where the planner had no proposal (the night goes on without it). */
+  decisions: (ResultRow['result'] | null)[];
 }
+
+/** The first `experiments` experiments of a night, what a night of that length would have been. */
+const firstOf = (n: Night, experiments: number): Night => ({ curve: n.curve.slice(0, experiments + 1), decisions: n.decisions.slice(0, experiments) });
+const count = (ns: readonly Night[], decision: ResultRow['result'] | null) => ns.reduce((s, n) => s + n.decisions.filter((d) => d === decision).length, 0);
 
 type Propose = (context: PlannerContext, seed: number) => Promise<Proposal | null>;
 
@@ -69,7 +75,7 @@ function row(id: string, result: ResultRow['result'], values: SectionValues, sum
   };
 }
 
-async function night(objective: Objective, propose: Propose, seed: number): Promise<Night> {
+async function night(objective: Objective, propose: Propose, seed: number, experiments: number): Promise<Night> {
   const specs = SPACE.table.parameters;
   const draw = rng(seed * 104_729 + 3);
   let current = baselineValues(AGENTS, SPACE.table) as unknown as SectionValues;
@@ -77,11 +83,8 @@ async function night(objective: Objective, propose: Propose, seed: number): Prom
   let championRow = row('base', 'base', current, championSummary);
   const history: ResultRow[] = [championRow];
   const curve = [objective.trueScore(current)];
-  let keeps = 0;
-  let jailbreakVetoes = 0;
-  let regressionVetoes = 0;
-  let skipped = 0;
-  for (let k = 1; k <= EXPERIMENTS; k += 1) {
+  const decisions: Night['decisions'] = [];
+  for (let k = 1; k <= experiments; k += 1) {
     const id = `exp-${k}`;
     const context: PlannerContext = {
       experimentId: id, mode: 'proxy', current, history: [...history], champion: { mode: 'proxy', row: championRow, summary: championSummary },
@@ -89,7 +92,7 @@ async function night(objective: Objective, propose: Propose, seed: number): Prom
     };
     const proposal = await propose(context, seed);
     if (!proposal) {
-      skipped += 1;
+      decisions.push(null);
       curve.push(curve.at(-1)!);
       continue;
     }
@@ -97,23 +100,16 @@ async function night(objective: Objective, propose: Propose, seed: number): Prom
     const decision = applyCouncilRules(summary, championSummary, THRESHOLDS, NOISE_GUARD).decision;
     const r = row(id, decision, proposal.values, summary);
     history.push(r);
+    decisions.push(decision);
     if (decision === 'keep') {
-      keeps += 1;
       current = proposal.values;
       championSummary = summary;
       championRow = r;
-    } else if (decision === 'veto-jailbreak') jailbreakVetoes += 1;
-    else if (decision === 'veto-regression') regressionVetoes += 1;
+    }
     curve.push(objective.trueScore(current));
   }
-  return { curve, keeps, jailbreakVetoes, regressionVetoes, skipped };
+  return { curve, decisions };
 }
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function samplerPropose(server: SamplerServer, sampler: SamplerName): Propose {
   const validate = sectionValidator(AGENTS);
@@ -152,10 +148,11 @@ export async function benchPlanner(): Promise<void> {
   }
   const layout = devLayout();
   const families = (process.env.BENCH_FAMILIES?.split(',') ?? Object.keys(FAMILIES)) as Family[];
-  console.log(`planner: ${REPETITIONS} repetitions (landscapes ${FIRST_LANDSCAPE} to ${FIRST_LANDSCAPE + REPETITIONS - 1}) x ${EXPERIMENTS} experiments per family; Council thresholds ${JSON.stringify(THRESHOLDS)}, noise guard ${JSON.stringify(NOISE_GUARD)}; dev layout per agent ${JSON.stringify(layout)}; ${cpus().length} cores, load ${load0.map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`planner: ${REPETITIONS} repetitions (landscapes ${FIRST_LANDSCAPE} to ${FIRST_LANDSCAPE + REPETITIONS - 1}) x ${EXPERIMENTS} experiments per family (random search also to ${RANDOM_EXPERIMENTS}, to count its experiments to 90%); Council thresholds ${JSON.stringify(THRESHOLDS)}, noise guard ${JSON.stringify(NOISE_GUARD)}; dev layout per agent ${JSON.stringify(layout)}; ${cpus().length} cores, load ${load0.map((x) => x.toFixed(2)).join(' ')}`);
   const lines: string[] = [];
   for (const family of families) {
     const nights = new Map<PlannerName, Night[]>(active.map((p) => [p, []]));
+    const longRandom: Night[] = [];
     const specs = SPACE.table.parameters;
     const noise: number[] = [];
     let optimum = 0;
@@ -171,21 +168,25 @@ export async function benchPlanner(): Promise<void> {
       noise.push(Math.sqrt(draws.reduce((s, x) => s + (x - m) ** 2, 0) / (draws.length - 1)));
       for (const p of active) {
         const propose = p === 'perturbation' ? perturbation : samplerPropose(server, p);
-        nights.get(p)!.push(await night(objective, propose, rep));
+        if (p === 'random') {
+          const long = await night(objective, propose, rep, RANDOM_EXPERIMENTS);
+          longRandom.push(long);
+          nights.get(p)!.push(firstOf(long, EXPERIMENTS));
+        } else nights.get(p)!.push(await night(objective, propose, rep, EXPERIMENTS));
       }
     }
-    const medians = new Map(active.map((p) => [p, Array.from({ length: EXPERIMENTS + 1 }, (_, k) => median(nights.get(p)!.map((n) => n.curve[k]!)))]));
+    const medians = new Map(active.map((p) => [p, medianCurve(nights.get(p)!.map((n) => n.curve), EXPERIMENTS + 1)]));
     const base = medians.get(active[0]!)![0]!;
+    // The target stays defined at 30 experiments: random search's longer night only counts, it sets no level.
     const achievable = Math.max(...active.map((p) => medians.get(p)!.at(-1)!));
     const target = base + 0.9 * (achievable - base);
-    const reachOf = (p: PlannerName, level: number) => {
-      const k = medians.get(p)!.findIndex((x) => x >= level - 1e-12);
-      return k < 0 ? null : k;
-    };
-    const reach = (p: PlannerName) => reachOf(p, target);
-    const randomReach = active.includes('random') ? reach('random') : null;
+    const longRandomMedian = longRandom.length ? medianCurve(longRandom.map((n) => n.curve), RANDOM_EXPERIMENTS + 1) : null;
+    const reachOf = (p: PlannerName, level: number): Reach =>
+      p === 'random' && longRandomMedian
+        ? { experiments: experimentsToReach(longRandomMedian, level), horizon: RANDOM_EXPERIMENTS }
+        : { experiments: experimentsToReach(medians.get(p)!, level), horizon: EXPERIMENTS };
+    const randomReach = longRandomMedian ? reachOf('random', target) : null;
     const randomLevel = medians.get('random')?.at(-1) ?? null;
-    const show = (k: number | null) => (k === null ? `>${EXPERIMENTS}` : String(k));
     const randomFinal = nights.get('random')?.map((n) => n.curve.at(-1)!) ?? null;
     const head = `\n${family}: ${FAMILIES[family]}\n  true score: baseline ${baseline.toFixed(3)}, optimum ${optimum.toFixed(3)} (means over landscapes); noise sd of the overall score at the baseline ${median(noise).toFixed(3)} (median)`;
     lines.push(head);
@@ -195,19 +196,27 @@ export async function benchPlanner(): Promise<void> {
       const m = medians.get(p)!;
       const ns = nights.get(p)!;
       const wins = randomFinal && p !== 'random' ? `${ns.filter((n, i) => n.curve.at(-1)! > randomFinal[i]!).length}/${ns.length}` : '-';
-      const r = reach(p);
-      // When random never reaches the target, its count is at least EXPERIMENTS + 1: the ratio is an upper bound.
-      const ratio = r === null ? '-' : randomReach ? (r / randomReach).toFixed(2) : `<${(r / (EXPERIMENTS + 1)).toFixed(2)}`;
-      const rr = randomLevel === null ? null : reachOf(p, randomLevel);
-      const rrRatio = rr === null || randomLevel === null ? '-' : (rr / reachOf('random', randomLevel)!).toFixed(2);
+      const r = reachOf(p, target);
+      const ratio = randomReach ? reachRatio(r, randomReach) : '-';
+      // Random search's own final median at EXPERIMENTS: both counts within EXPERIMENTS, as before the longer night.
+      const rr: Reach | null = randomLevel === null ? null : { experiments: experimentsToReach(m, randomLevel), horizon: EXPERIMENTS };
+      const rrRatio = rr === null || randomLevel === null ? '-' : reachRatio(rr, { experiments: experimentsToReach(medians.get('random')!, randomLevel), horizon: EXPERIMENTS });
       lines.push(
-        `  ${p.padEnd(13)} ${ks.map((k) => m[k]!.toFixed(3).padStart(6)).join(' ')}  ${String(ns.reduce((s, n) => s + n.keeps, 0)).padStart(5)} ${`${ns.reduce((s, n) => s + n.jailbreakVetoes, 0)}/${ns.reduce((s, n) => s + n.regressionVetoes, 0)}`.padStart(13)}  ${wins.padStart(12)}  ${show(r).padStart(6)}  ${ratio.padStart(5)}  ${show(rr).padStart(12)}  ${rrRatio.padStart(5)}  ${String(ns.reduce((s, n) => s + n.skipped, 0)).padStart(11)}`,
+        `  ${p.padEnd(13)} ${ks.map((k) => m[k]!.toFixed(3).padStart(6)).join(' ')}  ${String(count(ns, 'keep')).padStart(5)} ${`${count(ns, 'veto-jailbreak')}/${count(ns, 'veto-regression')}`.padStart(13)}  ${wins.padStart(12)}  ${showReach(r).padStart(6)}  ${ratio.padStart(5)}  ${(rr ? showReach(rr) : '-').padStart(12)}  ${rrRatio.padStart(5)}  ${String(count(ns, null)).padStart(11)}`,
       );
     }
     lines.push(
-      `  to-90%: experiments until the median reaches 90% of the achievable gain, ${target.toFixed(3)} (achievable: the best final median, ${achievable.toFixed(3)}); ` +
+      `  to-90%: experiments until the median reaches 90% of the achievable gain, ${target.toFixed(3)} (achievable: the best final median at ${EXPERIMENTS}, ${achievable.toFixed(3)}); ` +
         `to-random@${EXPERIMENTS}: experiments until the median reaches random search's final median${randomLevel === null ? '' : ` (${randomLevel.toFixed(3)})`}`,
     );
+    if (longRandomMedian) {
+      const marks = [EXPERIMENTS, 2 * EXPERIMENTS, RANDOM_EXPERIMENTS].filter((k, i, a) => k <= RANDOM_EXPERIMENTS && a.indexOf(k) === i);
+      lines.push(
+        `  random search's count comes from the same landscapes run to ${RANDOM_EXPERIMENTS} experiments (median ${marks.map((k) => `@${k} ${longRandomMedian[k]!.toFixed(3)}`).join(', ')}; ` +
+          `keeps ${count(longRandom, 'keep')}, vetoes ${count(longRandom, 'veto-jailbreak')}/${count(longRandom, 'veto-regression')}): ` +
+          (randomReach!.experiments === null ? `it never reaches the target, so every ratio is an upper bound against ${RANDOM_EXPERIMENTS + 1}` : `it reaches the target at ${randomReach!.experiments}`),
+      );
+    }
     console.log(lines.splice(0).join('\n'));
   }
   await server.close();
