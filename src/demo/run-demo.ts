@@ -57,7 +57,7 @@ export async function runDemo(options: DemoOptions, display: DemoDisplay): Promi
   const councilDir = join(PROJECT_ROOT, 'council');
   const logDir = demoPath(options.dir, 'logs');
 
-  display.phase('tiny model: pre-trained once on made-up personas (never the council), then cached');
+  display.phase('tiny model: pre-trained once under the council\'s prompts (never its training rows), then cached');
   const model = await ensureTinyModel({ councilDir, stateDir });
   display.note(`model at ${model.modelDir}`);
 
