@@ -52,13 +52,16 @@ const IDLE_RESTORE_DELAY_MS = 5_000;
  * laptop-role worker as separate processes, and the research loop with the offline planner (the hybrid with
  * Claude when ANTHROPIC_API_KEY is set), in a scratch clone. Halfway through, the laptop goes away and comes back.
  */
+const TINY_LOG = '[tiny-model] ';
+
 export async function runDemo(options: DemoOptions, display: DemoDisplay): Promise<DemoOutcome> {
   const stateDir = join(PROJECT_ROOT, '.autoresearch');
   const councilDir = join(PROJECT_ROOT, 'council');
   const logDir = demoPath(options.dir, 'logs');
 
   display.phase('tiny model: pre-trained once under the council\'s prompts (never its training rows), then cached');
-  const model = await ensureTinyModel({ councilDir, stateDir });
+  // A first build takes minutes; its own progress lines (tokenizer, every 50th pre-training step) say it is alive.
+  const model = await ensureTinyModel({ councilDir, stateDir }, { onStderr: (line) => line.startsWith(TINY_LOG) && display.note(line.slice(TINY_LOG.length)) });
   display.note(`model at ${model.modelDir}`);
 
   const idle: IdleServerFiles = {
