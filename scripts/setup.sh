@@ -26,7 +26,10 @@ apt_install() {
 command -v node >/dev/null 2>&1 || fail "Node.js 20 or newer is required: install it (brew install node@20, or see nodejs.org) and re-run."
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || fail "Node.js $(node -v) is too old; install Node.js 20 or newer and re-run."
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ -L node_modules ]; then
+  # A git worktree sharing another checkout's dependencies: npm ci would empty the folder the link points to.
+  say "Node dependencies: node_modules links to $(readlink node_modules); left as it is (run npm ci there if it is out of date)"
+elif [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing Node dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 else
