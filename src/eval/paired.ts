@@ -105,18 +105,15 @@ export function pairedComparison(candidate: EvalSummary, baseline: EvalSummary):
  * case did not move). Zero when no case differs: the guard reading it must then refuse to keep.
  */
 export function macroPairedDelta(perCase: readonly Pick<PairedCase, 'agent' | 'a' | 'b'>[]): { delta: number; stdErr: number } {
-  const byAgent = new Map<string, number[]>();
-  for (const p of perCase) byAgent.set(p.agent, [...(byAgent.get(p.agent) ?? []), p.a - p.b]);
-  const agents = byAgent.size;
+  const perAgent = Object.values(agentPairedDeltas(perCase));
+  const agents = perAgent.length;
   if (agents === 0) return { delta: 0, stdErr: 0 };
   let delta = 0;
   let variance = 0;
-  for (const diffs of byAgent.values()) {
-    const n = diffs.length;
-    const m = diffs.reduce((s, d) => s + d, 0) / n;
-    const s2 = n > 1 ? diffs.reduce((s, d) => s + (d - m) ** 2, 0) / (n - 1) : m ** 2;
-    delta += m / agents;
-    variance += s2 / (agents * agents * n);
+  for (const a of perAgent) {
+    delta += a.delta / agents;
+    // stdErr² is s_a² / n_a; with a single case, the squared difference stands in.
+    variance += (a.stdErr ?? a.delta) ** 2 / (agents * agents);
   }
   return { delta, stdErr: Math.sqrt(variance) };
 }
