@@ -1,16 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config/load.js';
-import { loadCouncil } from '../src/council/load.js';
 import { pairedComparison } from '../src/eval/paired.js';
 import { runEvaluation } from '../src/eval/run.js';
 import type { EvalSummary } from '../src/eval/summary.js';
 import { fmtDelta, fmtScore, textTable } from '../src/eval/table.js';
-import { PROJECT_ROOT } from '../src/project.js';
 import { baselineValues, searchSpace, type HyperParameters } from '../src/research/hyperparameters.js';
-import { ensureTinyModel } from '../src/train/tiny-model.js';
-import { trainAndEvaluate, type TinyBench, type TrainedPoint } from './tiny-point.js';
+import { describeChange, openTinyBench, trainAndEvaluate, type TrainedPoint } from './tiny-point.js';
 
 /** The search space whose landscape this measures: the tiny model's. */
 const SPACE = 'tiny';
@@ -45,13 +40,6 @@ const GRID: Point[] = [
   { name: 'lr-max-long', why: 'the bad corner: the top rate for the most iterations', change: () => ({ LEARNING_RATE: 1e9, ITERS: 1e9 }) },
 ];
 
-function budgetSeconds(): number {
-  const raw = process.env.LANDSCAPE_BUDGET_SECONDS ?? '45';
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 5) throw new Error(`LANDSCAPE_BUDGET_SECONDS must be a number of seconds >= 5, got "${raw}"`);
-  return value;
-}
-
 /** A value clamped into the table's range, so a point can say "the top" without repeating the number. */
 function clampToTable(values: HyperParameters): HyperParameters {
   const out: Record<string, unknown> = { ...values };
@@ -62,13 +50,6 @@ function clampToTable(values: HyperParameters): HyperParameters {
     else if (spec.type === 'agent_weights') out[spec.name] = Object.fromEntries(Object.entries(v as Record<string, number>).map(([a, w]) => [a, clamp(w)]));
   }
   return out as unknown as HyperParameters;
-}
-
-function describeChange(values: HyperParameters, base: HyperParameters): string {
-  const diffs = Object.entries(values)
-    .filter(([k, v]) => k !== 'EXPERIMENT_HYPOTHESIS' && JSON.stringify(v) !== JSON.stringify(base[k as keyof HyperParameters]))
-    .map(([k, v]) => (typeof v === 'object' ? `${k}=${Object.values(v as Record<string, number>).join('/')}` : `${k}=${v}`));
-  return diffs.join(' ') || '-';
 }
 
 interface Measured extends TrainedPoint {
@@ -84,21 +65,13 @@ interface Measured extends TrainedPoint {
 export async function benchLandscape(): Promise<void> {
   const started = Date.now();
   const loadBefore = loadavg();
-  const budget = budgetSeconds();
-  const config = loadConfig({ cwd: PROJECT_ROOT, env: { ...process.env, REDIS_URL: '' } });
-  const council = loadCouncil(config.council.dir);
-  const agents = council.agents.map((a) => a.id);
-  const table = searchSpace(SPACE).table;
-  const base = baselineValues(agents, table);
-  const work = mkdtempSync(join(config.paths.state, 'bench-landscape-'));
+  const bench = await openTinyBench('landscape');
+  const { config, agents, built, work } = bench;
+  const base = baselineValues(agents, bench.space.table);
   const seedOf = (p: Point) => p.seed ?? config.models.training.seed;
-  // Each point's train.py is a copy outside python/; it imports hparams.py from there.
-  process.env.PYTHONPATH = [join(PROJECT_ROOT, 'python'), process.env.PYTHONPATH].filter(Boolean).join(':');
 
-  const built = await ensureTinyModel({ councilDir: config.council.dir, stateDir: config.paths.state, seed: config.models.training.seed });
-  const bench: TinyBench = { config, modelDir: built.modelDir, agents, space: searchSpace(SPACE), budgetSeconds: budget, work };
   console.log(`landscape: tiny model ${built.modelDir} (${built.cached ? 'cached' : `built in ${built.buildSeconds.toFixed(0)} s`}), ` +
-    `${GRID.length} trainings of ${budget} s, batch ${config.models.training.batchSize}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+    `${GRID.length} trainings of ${bench.budgetSeconds} s, batch ${config.models.training.batchSize}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
 
   try {
     const baseModel = await runEvaluation({ config, model: built.modelDir, adapterPath: null });

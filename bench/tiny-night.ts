@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config/load.js';
-import { loadCouncil } from '../src/council/load.js';
 import { pairedComparison } from '../src/eval/paired.js';
 import { runEvaluation } from '../src/eval/run.js';
 import type { EvalSummary } from '../src/eval/summary.js';
@@ -10,13 +7,11 @@ import { fmtScore, textTable } from '../src/eval/table.js';
 import { sectionValidator } from '../src/planner/proposal.js';
 import { samplerAdvice } from '../src/planner/sampler.js';
 import { SamplerServer, type SamplerName } from '../src/planner/sampler-process.js';
-import { PROJECT_ROOT } from '../src/project.js';
 import { applyCouncilRules } from '../src/research/council-rules.js';
 import type { SectionValues } from '../src/research/executor.js';
-import { baselineValues, searchSpace, type HyperParameters } from '../src/research/hyperparameters.js';
+import { baselineValues, type HyperParameters } from '../src/research/hyperparameters.js';
 import type { ResultRow } from '../src/research/results-format.js';
-import { ensureTinyModel } from '../src/train/tiny-model.js';
-import { trainAndEvaluate, type TinyBench } from './tiny-point.js';
+import { describeChange, openTinyBench, trainAndEvaluate } from './tiny-point.js';
 
 /**
  * `npm run bench -- tiny-night`: a short night per sampler on the tiny model's real landscape (issue 13 asks for
@@ -30,20 +25,14 @@ export async function benchTinyNight(): Promise<void> {
   const started = Date.now();
   const load0 = loadavg();
   const experiments = Number(process.env.TINY_NIGHT_EXPERIMENTS ?? 6);
-  const budgetSeconds = Number(process.env.LANDSCAPE_BUDGET_SECONDS ?? 45);
   if (!Number.isInteger(experiments) || experiments < 1) throw new Error(`TINY_NIGHT_EXPERIMENTS must be a whole number >= 1, got "${process.env.TINY_NIGHT_EXPERIMENTS}"`);
-  if (!Number.isFinite(budgetSeconds) || budgetSeconds < 5) throw new Error(`LANDSCAPE_BUDGET_SECONDS must be a number of seconds >= 5, got "${process.env.LANDSCAPE_BUDGET_SECONDS}"`);
   const planners = (process.env.BENCH_PLANNERS?.split(',') ?? ['random', 'tpe']) as SamplerName[];
-  const config = loadConfig({ cwd: PROJECT_ROOT, env: { ...process.env, REDIS_URL: '' } });
-  const agents = loadCouncil(config.council.dir).agents.map((a) => a.id);
-  const space = searchSpace('tiny');
-  const built = await ensureTinyModel({ councilDir: config.council.dir, stateDir: config.paths.state, seed: config.models.training.seed });
-  const work = mkdtempSync(join(config.paths.state, 'bench-tiny-night-'));
-  process.env.PYTHONPATH = [join(PROJECT_ROOT, 'python'), process.env.PYTHONPATH].filter(Boolean).join(':');
-  const bench: TinyBench = { config, modelDir: built.modelDir, agents, space, budgetSeconds, work };
+  const bench = await openTinyBench('tiny-night');
+  const { config, space, built, work } = bench;
+  const agents = [...bench.agents];
   const server = new SamplerServer();
   const { thresholds, noiseGuard } = config.council;
-  console.log(`tiny-night: ${planners.join(', ')}, ${experiments} experiments each, ${budgetSeconds} s budget, model ${built.modelDir}; ` +
+  console.log(`tiny-night: ${planners.join(', ')}, ${experiments} experiments each, ${bench.budgetSeconds} s budget, model ${built.modelDir}; ` +
     `noise guard ${JSON.stringify(noiseGuard)}; load ${load0.map((l) => l.toFixed(2)).join(' ')}`);
   try {
     const base = await runEvaluation({ config, model: built.modelDir, adapterPath: null });
@@ -73,7 +62,7 @@ export async function benchTinyNight(): Promise<void> {
         const row = resultRow(id, decision.decision, proposal.values, trained.summary, built.modelDir);
         history.push(row);
         const paired = pairedComparison(trained.summary, champion.summary);
-        lines.push([id, changed(proposal.values, baseline), String(trained.iterations), fmtScore(trained.summary.overall), fmtScore(trained.summary.jailbreak),
+        lines.push([id, describeChange(proposal.values as unknown as HyperParameters, baseline as unknown as HyperParameters), String(trained.iterations), fmtScore(trained.summary.overall), fmtScore(trained.summary.jailbreak),
           `${paired.wins}/${paired.losses}`, decision.decision]);
         console.log(`  ${id}: ${trained.iterations} iterations, overall ${fmtScore(trained.summary.overall)}, ${decision.decision}`);
         if (decision.decision === 'keep') {
@@ -102,11 +91,4 @@ function resultRow(id: string, result: ResultRow['result'], values: SectionValue
     evalSeconds: null, wins: null, losses: null, p: null, reasons: [], adapterSha256: summary.adapterSha256 ?? null,
     timestamp: new Date().toISOString(), holdout: summary.holdout?.overall ?? null, proposer: result === 'base' ? 'baseline' : 'sampler',
   };
-}
-
-function changed(values: SectionValues, baseline: SectionValues): string {
-  return Object.entries(values)
-    .filter(([k, v]) => k !== 'EXPERIMENT_HYPOTHESIS' && JSON.stringify(v) !== JSON.stringify(baseline[k]))
-    .map(([k, v]) => (typeof v === 'number' ? `${k}=${Number(v.toPrecision(3))}` : k === 'PER_AGENT_WEIGHTS' ? 'weights' : `${k}=${String(v)}`))
-    .join(' ');
 }

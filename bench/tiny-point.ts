@@ -1,12 +1,15 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../src/config/load.js';
+import { loadConfig, type Config } from '../src/config/load.js';
+import { loadCouncil } from '../src/council/load.js';
 import { runEvaluation } from '../src/eval/run.js';
 import type { EvalSummary } from '../src/eval/summary.js';
-import type { HyperParameters, SearchSpace } from '../src/research/hyperparameters.js';
+import { PROJECT_ROOT } from '../src/project.js';
+import { searchSpace, type HyperParameters, type SearchSpace } from '../src/research/hyperparameters.js';
 import { writeSection } from '../src/research/section.js';
 import { prepareDataset } from '../src/train/prepare.js';
 import { runTrainer, TRAIN_PY } from '../src/train/runner.js';
+import { ensureTinyModel, type TinyModel } from '../src/train/tiny-model.js';
 
 /** Where and how the tiny-model benchmarks train: one model, one search space, one budget. */
 export interface TinyBench {
@@ -17,6 +20,31 @@ export interface TinyBench {
   budgetSeconds: number;
   /** Scratch folder; each point gets a subfolder. */
   work: string;
+}
+
+/**
+ * The project's config, the tiny model (built if missing), its search space, the budget from
+ * LANDSCAPE_BUDGET_SECONDS (default 45) and a scratch folder named after the benchmark under the state folder.
+ */
+export async function openTinyBench(name: string): Promise<TinyBench & { built: TinyModel }> {
+  const raw = process.env.LANDSCAPE_BUDGET_SECONDS ?? '45';
+  const budgetSeconds = Number(raw);
+  if (!Number.isFinite(budgetSeconds) || budgetSeconds < 5) throw new Error(`LANDSCAPE_BUDGET_SECONDS must be a number of seconds >= 5, got "${raw}"`);
+  const config = loadConfig({ cwd: PROJECT_ROOT, env: { ...process.env, REDIS_URL: '' } });
+  const agents = loadCouncil(config.council.dir).agents.map((a) => a.id);
+  // Each point's train.py is a copy outside python/; it imports hparams.py from there.
+  process.env.PYTHONPATH = [join(PROJECT_ROOT, 'python'), process.env.PYTHONPATH].filter(Boolean).join(':');
+  const built = await ensureTinyModel({ councilDir: config.council.dir, stateDir: config.paths.state, seed: config.models.training.seed });
+  const work = mkdtempSync(join(config.paths.state, `bench-${name}-`));
+  return { config, modelDir: built.modelDir, agents, space: searchSpace('tiny'), budgetSeconds, work, built };
+}
+
+/** The parameters where `values` differs from `base`, as NAME=value (agent weights joined by "/"), or "-". */
+export function describeChange(values: HyperParameters, base: HyperParameters): string {
+  const diffs = Object.entries(values)
+    .filter(([k, v]) => k !== 'EXPERIMENT_HYPOTHESIS' && JSON.stringify(v) !== JSON.stringify(base[k as keyof HyperParameters]))
+    .map(([k, v]) => (typeof v === 'object' ? `${k}=${Object.values(v as Record<string, number>).join('/')}` : `${k}=${v}`));
+  return diffs.join(' ') || '-';
 }
 
 export interface TrainedPoint {
