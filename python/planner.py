@@ -37,7 +37,7 @@ STARTUP_TRIALS = 5
 TPE_STARTUP_TRIALS = 1
 # The share of decided trials TPE treats as good. Optuna's default (10%, capped at 25) is one to three trials in a
 # night of up to 30, so one lucky evaluation (noise sd of the overall about 0.03) steers the whole model; a
-# quarter averages over the noise. Chosen on the planner benchmark's landscapes 0-19, checked on 20-39.
+# quarter averages over the noise. Chosen on the planner benchmark's landscapes 0-39 (docs/research-loop.md).
 TPE_GOOD_SHARE = 0.25
 MAX_ASKS = 64
 MIN_TRIALS_FOR_IMPORTANCE = 5

@@ -124,7 +124,8 @@ def cache_key(council: Council, seed: int) -> str:
 
 
 def pretraining_conversations(council: Council, seed: int) -> list[tuple[list[dict], list[dict]]]:
-    """The pre-training set: the council's general pool and attacks, under made-up personas (tiny_corpus.py)."""
+    """The pre-training set (tiny_corpus.py): the general pool and attacks, under the council agents' own prompts
+    and made-up personas' prompts; never the agents' training rows."""
     general = [row["messages"] for row in council.pool]
     speakers = [tiny_corpus.council_speaker(full_name(agent), agent.name, agent.identity, agent.tools)
                 for agent in council.agents]

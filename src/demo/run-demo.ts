@@ -47,13 +47,14 @@ export interface DemoOutcome {
 /** After the Mini's last GPU job, its worker waits this long for another before restoring the idle server. */
 const IDLE_RESTORE_DELAY_MS = 5_000;
 
+/** The prefix of python/tiny_model.py's progress lines on stderr. */
+const TINY_LOG = '[tiny-model] ';
+
 /**
  * The whole distributed loop on one machine: an embedded Redis, the coordinator server, a Mini-role and a
  * laptop-role worker as separate processes, and the research loop with the offline planner (the hybrid with
  * Claude when ANTHROPIC_API_KEY is set), in a scratch clone. Halfway through, the laptop goes away and comes back.
  */
-const TINY_LOG = '[tiny-model] ';
-
 export async function runDemo(options: DemoOptions, display: DemoDisplay): Promise<DemoOutcome> {
   const stateDir = join(PROJECT_ROOT, '.autoresearch');
   const councilDir = join(PROJECT_ROOT, 'council');
