@@ -93,21 +93,23 @@ function report(measured: readonly Measured[], baseModel: EvalSummary, loadBefor
   const baseline = measured.find((m) => m.point.name === 'baseline')!.summary;
   const categories = Object.keys(baseline.perCategory) as (keyof EvalSummary['perCategory'])[];
   const rows = [
-    ['base model', '(no adapter)', '-', '-', fmtScore(baseModel.overall), fmtDelta(baseModel.overall - baseline.overall),
+    ['base model', '(no adapter)', '-', '-', fmtScore(baseModel.overall), fmtDelta(baseModel.overall - baseline.overall), '-',
       ...categories.map((c) => fmtScore(baseModel.perCategory[c])), fmtDelta(minAgentDelta(baseModel, baseline)), pairedCells(baseModel, baseline)].flat(),
     ...measured.map((m) => [
       m.point.name, m.change, String(m.iterations), m.valLoss, fmtScore(m.summary.overall), fmtDelta(m.summary.overall - baseline.overall),
+      fmtDelta(m.summary.overall - baseModel.overall),
       ...categories.map((c) => fmtScore(m.summary.perCategory[c])), fmtDelta(minAgentDelta(m.summary, baseline)),
       m.point.name === 'baseline' ? ['-', '-'] : pairedCells(m.summary, baseline),
     ].flat()),
   ];
-  console.log(textTable(['point', 'change', 'iters', 'val loss', 'overall', 'vs base', ...categories, 'worst agent', 'W/L/T', 'p'], rows));
+  console.log(textTable(['point', 'change', 'iters', 'val loss', 'overall', 'vs baseline', 'vs bare', ...categories, 'worst agent', 'W/L/T', 'p'], rows));
   const others = measured.filter((m) => m.point.name !== 'baseline' && m.point.name !== 'baseline-seed1');
   const best = others.reduce((a, b) => (b.summary.overall > a.summary.overall ? b : a));
   const worst = others.reduce((a, b) => (b.summary.overall < a.summary.overall ? b : a));
   const seed1 = measured.find((m) => m.point.name === 'baseline-seed1')!.summary;
   console.log(
-    `best ${best.point.name} ${fmtDelta(best.summary.overall - baseline.overall)} vs baseline (goal >= +0.150); ` +
+    `best ${best.point.name} ${fmtDelta(best.summary.overall - baseline.overall)} vs the baseline section (goal >= +0.150), ` +
+      `${fmtDelta(best.summary.overall - baseModel.overall)} vs the bare base model (a night's first reference); ` +
       `worst ${worst.point.name} ${fmtDelta(worst.summary.overall - baseline.overall)} (goal <= -0.050); ` +
       `spread ${fmtScore(best.summary.overall - worst.summary.overall)}; ` +
       `training-seed noise |seed1 - seed0| ${fmtScore(Math.abs(seed1.overall - baseline.overall))}`,

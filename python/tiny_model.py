@@ -59,7 +59,10 @@ MODEL_CONFIG = {
     "rope_theta": 10000.0,
     "tie_word_embeddings": True,
 }
-PRETRAIN = {"steps": 480, "conversations": 6000, "attack_share": 0.35, "council_share": 0.8, "user_weight": 0.1, "batch_size": 8,
+# Half the exchanges are attacks. With a third, the base model met a third of the suite's attacks with word salad
+# (jailbreak 0.82, overall 0.18); with half, it declines in its own name (0.96, overall 0.21), and adapters learn
+# the council's rows faster on it (identity 0.94 instead of 0.56 after 600 steps at 2e-3; docs/tiny-model.md).
+PRETRAIN = {"steps": 480, "conversations": 6000, "attack_share": 0.5, "council_share": 0.8, "user_weight": 0.1, "batch_size": 8,
             "learning_rate": 5e-3, "warmup_steps": 20, "min_lr_ratio": 0.1}
 
 TOOLS_HEADING = "\n\nTools: "
