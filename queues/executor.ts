@@ -159,8 +159,9 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
       await expire(record, Math.round((deadline - (record.submittedAt ? Date.parse(record.submittedAt) : watch.started)) / 1000));
       return null;
     }
-    const report = (stage: ExperimentProgress['stage'], job?: Job) => {
-      const detail = job?.progress && typeof job.progress === 'object' ? (job.progress as Record<string, unknown>) : undefined;
+    const report = (stage: ExperimentProgress['stage'], job?: Job, finished?: (last: Record<string, unknown>) => Record<string, unknown>) => {
+      const last = job?.progress && typeof job.progress === 'object' ? (job.progress as Record<string, unknown>) : undefined;
+      const detail = last && finished ? { ...last, ...finished(last) } : last;
       const machine = job?.processedBy?.split('/')[0];
       onProgress?.({ experimentId, stage, mode: record.mode, ...(machine ? { machine } : {}), ...(detail ? { detail } : {}) });
     };
@@ -179,6 +180,8 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
         watch.missing = 0;
         if (state === 'completed') {
           const parsed = trainingSummarySchema.safeParse(await finalReturnValue(queue, job));
+          // The worker throttles its progress, so the last one seen is often short of the end; the summary's count is not.
+          if (parsed.success) report('train', job, () => ({ iteration: parsed.data.iterations, etaSeconds: 0 }));
           await startEval(
             record,
             parsed.success ? parsed.data : failedTraining(`the trainer returned an invalid summary: ${parsed.error.issues[0]?.message}`),
@@ -203,6 +206,8 @@ export function createFleetExecutor(config: Config, redisUrl: string, deps: Flee
         } else if (state === 'completed') {
           const parsed = evalResultSchema.safeParse(await finalReturnValue(queues.get('eval'), job));
           if (!parsed.success) log.error({ experimentId, issue: parsed.error.issues[0] }, 'eval result is malformed');
+          // A completed evaluation has scored every case it counted.
+          else report('eval', job, (last) => (typeof last.total === 'number' ? { done: last.total } : {}));
           await store.compareAndSet(
             experimentId,
             { stage: 'eval' },

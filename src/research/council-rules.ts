@@ -190,12 +190,12 @@ export function noiseGuardVerdict(paired: Pick<PairedComparison, 'macroDelta' | 
     };
   }
   const passed = atLeast(delta, bar);
-  return {
-    rule: 'noise-guard',
-    by: 'Jocasta',
-    passed,
-    reason: `paired dev delta ${signed(delta)} ${passed ? 'clears' : 'is within'} ${z.toFixed(3)} x SE ${se.toFixed(4)} = ${f3(bar)} (z ${(delta / se).toFixed(2)}); ${
-      passed ? 'more than eval noise' : 'could be eval noise'
-    }`,
-  };
+  const zText = `${z.toFixed(3)} x SE ${se.toFixed(4)} = ${f3(bar)} (z ${(delta / se).toFixed(2)})`;
+  // A significant loss fails too, but calling it "within noise" would tell the reader the opposite of what it is.
+  const verdict = passed
+    ? `clears ${zText}; more than eval noise`
+    : atLeast(-delta, bar)
+      ? `is a loss beyond ${zText}; the candidate is worse`
+      : `is within ${zText}; could be eval noise`;
+  return { rule: 'noise-guard', by: 'Jocasta', passed, reason: `paired dev delta ${signed(delta)} ${verdict}` };
 }

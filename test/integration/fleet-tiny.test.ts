@@ -8,7 +8,7 @@ import { readPresence } from '../../src/fleet/presence.js';
 import { PROJECT_ROOT } from '../../src/project.js';
 import { producerConnection } from '../../src/redis/connections.js';
 import { baselineValues } from '../../src/research/hyperparameters.js';
-import type { ExperimentExecution } from '../../src/research/executor.js';
+import type { ExperimentExecution, ExperimentProgress } from '../../src/research/executor.js';
 import { ensureTinyModel } from '../../src/train/tiny-model.js';
 import { createFleetExecutor, type FleetExecutor } from '../../queues/executor.js';
 import { startArtifactServer } from '../support/artifact-server.js';
@@ -78,9 +78,9 @@ describe('two machines train and evaluate on the tiny model', () => {
     // measure the host, not the fleet.
     await executor.submit({ experimentId: 'tiny-proxy', kind: 'experiment', mode: 'proxy', commit: 'abc1234', values });
     expect((await executor.pending()).map((r) => r.experimentId)).toEqual(['tiny-proxy']);
-    const progress: string[] = [];
+    const progress: ExperimentProgress[] = [];
     const proxy: ExperimentExecution = await executor
-      .wait('tiny-proxy', { onProgress: (p) => progress.push(`${p.stage}:${p.machine ?? ''}`) })
+      .wait('tiny-proxy', { onProgress: (p) => progress.push(p) })
       .catch(explain);
     await executor.submit({ experimentId: 'tiny-full', kind: 'experiment', mode: 'auto', commit: 'abc1234', values });
     const full: ExperimentExecution = await executor.wait('tiny-full', {}).catch(explain);
@@ -97,7 +97,11 @@ describe('two machines train and evaluate on the tiny model', () => {
       expect(execution.eval!.nCases).toBeGreaterThan(0);
       expect(existsSync(join(execution.evalRunDir!, 'summary.json'))).toBe(true);
     }
-    expect(progress.some((p) => p.startsWith('train:mini'))).toBe(true);
+    expect(progress.some((p) => p.stage === 'train' && p.machine === 'mini')).toBe(true);
+    // The bars end where the work ended, not at the last throttled update the executor happened to poll.
+    const lastDetail = (stage: ExperimentProgress['stage']) => progress.filter((p) => p.stage === stage).at(-1)?.detail;
+    expect(lastDetail('train')).toMatchObject({ iteration: proxy.training!.iterations, etaSeconds: 0 });
+    expect(lastDetail('eval')).toMatchObject({ done: proxy.eval!.nCases, total: proxy.eval!.nCases });
 
     const status = await execa(process.execPath, [join(PROJECT_ROOT, 'bin/autoresearch.js'), '-c', miniFile, 'status', '--json']);
     const view = JSON.parse(status.stdout) as { machines: Array<{ machine: string; state: string }>; queues: Array<{ queue: string; completed: number }> };

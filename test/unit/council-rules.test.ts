@@ -192,6 +192,10 @@ describe('the noise guard', () => {
     expect(d.reasons[3]).toBe('noise-guard (Jocasta): FAIL: paired dev delta +0.033 is within 1.645 x SE 0.0333 = 0.055 (z 1.00); could be eval noise');
     expect(applyCouncilRules(realGain, champion, T, GUARD).reasons[3]).toMatch(/^noise-guard \(Jocasta\): pass: paired dev delta \+0\.100 clears 1\.645 x SE 0\.0408 = 0\.067 \(z 2\.45\)/);
     expect(applyCouncilRules({ ...champion, runId: 'same', overall: 0.9 }, champion, T, GUARD).reasons[3]).toContain('standard error 0');
+    // The same gain seen from the other side is a significant loss, and the reason says so instead of "noise".
+    expect(applyCouncilRules(champion, realGain, T, GUARD).reasons[3]).toBe(
+      'noise-guard (Jocasta): FAIL: paired dev delta -0.100 is a loss beyond 1.645 x SE 0.0408 = 0.067 (z -2.45); the candidate is worse',
+    );
   });
 
   it('disabled, it gives the seed rules exactly: three verdicts and the same decision and reasons for every case', () => {
