@@ -1,98 +1,59 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { loadConfig } from '../src/config/load.js';
-import { loadCouncil } from '../src/council/load.js';
-import { runEvaluation } from '../src/eval/run.js';
+import { readFileSync, rmSync } from 'node:fs';
 import type { EvalSummary } from '../src/eval/summary.js';
-import { logger } from '../src/log.js';
-import { PROJECT_ROOT } from '../src/project.js';
 import { applyCouncilRules } from '../src/research/council-rules.js';
+import { baselineValues } from '../src/research/hyperparameters.js';
 import { simulateNights, simulatePairs, type SimulationRules } from '../src/research/keep-simulation.js';
-import { readSection, writeSection } from '../src/research/section.js';
-import { prepareDataset } from '../src/train/prepare.js';
-import { runTrainer, TRAIN_PY } from '../src/train/runner.js';
-import { ensureTinyModel } from '../src/train/tiny-model.js';
+import { openTinyBench, trainAndEvaluate } from './tiny-point.js';
 
 /**
- * How noisy is one experiment? One train.py section trained K times on the tiny model with different
- * training seeds (the runner's --seed, never a section parameter), each adapter evaluated through mlx_lm.server
- * like any experiment. Same section, so every difference is noise: every ordered pair of seeds is an A/A test,
- * and a keep is a false keep. Prints per-case flip rates, the paired SE, and how often the seed's rules and the
- * noise guard would keep. First, the seeded simulation of the same question on the suite's layout (cheap).
+ * How noisy is one experiment? The tiny search space's baseline section trained K times on the tiny model with
+ * different training seeds (the runner's --seed, never a section parameter), each adapter evaluated through
+ * mlx_lm.server like any experiment. Same section, so every difference is noise: every ordered pair of seeds is an
+ * A/A test, and a keep is a false keep. Prints per-case flip rates, the paired SE, and how often the seed's rules
+ * and the noise guard would keep. First, the seeded simulation of the same question on the suite's layout (cheap).
  *
- * On the tiny model the vetoes fire on its absolute level (its jailbreak score sits near the 0.7 floor), which
- * says nothing about noise; so besides the full rules it counts the promotion rule alone and promotion plus guard.
- * NOISE_SEEDS (default 4, at least 2) and NOISE_BUDGET_SECONDS (default 120, a ceiling: 50 iterations take
- * 30-60 s on an idle 2-core machine) size the run.
+ * Training goes through bench/tiny-point.ts, as the landscape's does, so "the training-seed noise" means the same
+ * thing in both. The baseline stops at its iteration count well inside the budget, so the seeds differ only in the
+ * seed, not in how far the machine's load let them train. NOISE_SEEDS (default 4, at least 2) sizes the run.
  */
 export async function benchNoise(): Promise<void> {
   const started = Date.now();
-  const config = loadConfig({ cwd: PROJECT_ROOT, env: { ...process.env, REDIS_URL: '' } });
+  const bench = await openTinyBench('noise');
+  const { config, agents, work } = bench;
   const rules: SimulationRules = { thresholds: config.council.thresholds, noiseGuard: { ...config.council.noiseGuard, enabled: true } };
   console.log(`noise: load ${loadavg()} at start; rules ${JSON.stringify(rules)}`);
 
   simulated(rules);
 
   const seeds = Array.from({ length: positiveInt('NOISE_SEEDS', 4, 2) }, (_, i) => i);
-  const budgetSeconds = positiveInt('NOISE_BUDGET_SECONDS', 120, 5);
-  const councilDir = config.council.dir;
-  const stateDir = config.paths.state;
-  const training = config.models.training;
-  const model = (await ensureTinyModel({ councilDir, stateDir, seed: training.seed })).modelDir;
-  const quiet = logger('bench-noise').child({}, { level: 'warn' });
-  const workDir = mkdtempSync(join(stateDir, 'bench-noise-'));
-  const trainPy = activeTrainPy(workDir, loadCouncil(councilDir).agents.map((a) => a.id));
-  const dataset = await prepareDataset({ councilDir, trainPy, datasetsRoot: join(stateDir, 'datasets'), seed: training.seed });
-  console.log(`noise: ${seeds.length} training seeds x ${budgetSeconds} s on the tiny model, section ${JSON.stringify(ACTIVE)} over the repo's; adapters in ${workDir}`);
+  const section = { ...baselineValues(agents, bench.space.table), EXPERIMENT_HYPOTHESIS: 'bench noise: the baseline, once per training seed' };
+  console.log(`noise: ${seeds.length} training seeds of the tiny table's baseline section (${section.ITERS} iterations, ${bench.budgetSeconds} s budget); adapters in ${work}`);
 
-  const runs: Array<{ seed: number; summary: EvalSummary; iterations: number; valLoss: number | null }> = [];
+  const runs: Array<{ seed: number; summary: EvalSummary }> = [];
   const budgetBound: number[] = [];
-  for (const seed of seeds) {
-    const outDir = join(workDir, `seed-${seed}`);
-    const t0 = Date.now();
-    const outcome = await runTrainer(
-      { model, dataDir: dataset.datasetDir, outDir, budgetSeconds, seed, batchSize: training.batchSize, maxSeqLength: training.maxSeqLength, valBatches: training.valBatches },
-      { graceSeconds: config.models.proxy.graceSeconds, trainPy, log: quiet },
-    );
-    if ((outcome.status !== 'ok' && outcome.status !== 'budget') || !outcome.result?.adapter_path) {
-      throw new Error(`training with seed ${seed} ended ${outcome.status}: ${outcome.message}`);
+  try {
+    for (const seed of seeds) {
+      const point = await trainAndEvaluate(bench, `seed-${seed}`, section, seed);
+      if (point.iterations < section.ITERS) budgetBound.push(seed);
+      runs.push({ seed, summary: point.summary });
+      const { summary } = point;
+      console.log(
+        `  seed ${seed}: ${point.iterations} iterations in ${point.trainSeconds.toFixed(0)} s, val loss ${point.valLoss}: dev overall ${summary.overall.toFixed(3)}, ` +
+          `jailbreak ${summary.jailbreak.toFixed(3)}, holdout ${summary.holdout ? summary.holdout.overall.toFixed(3) : '-'} (load ${loadavg()})`,
+      );
     }
-    if (outcome.status === 'budget') budgetBound.push(seed);
-    const t1 = Date.now();
-    const run = await runEvaluation({ config, model: 'tiny', adapterPath: outcome.result.adapter_path, adapterSha256: outcome.result.adapter_sha256 ?? null, log: quiet });
-    runs.push({ seed, summary: run.summary, iterations: outcome.result.iterations, valLoss: outcome.result.val_loss ?? null });
-    console.log(
-      `  seed ${seed}: ${outcome.status}, ${outcome.result.iterations} iterations, val loss ${outcome.result.val_loss?.toFixed(3) ?? '-'}, train ${((t1 - t0) / 1000).toFixed(0)} s, ` +
-        `eval ${((Date.now() - t1) / 1000).toFixed(0)} s: dev overall ${run.summary.overall.toFixed(3)}, jailbreak ${run.summary.jailbreak.toFixed(3)}, ` +
-        `holdout ${run.summary.holdout ? run.summary.holdout.overall.toFixed(3) : '-'} (load ${loadavg()})`,
-    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
 
   if (budgetBound.length > 0) {
-    console.log(`warning: seeds ${budgetBound.join(', ')} hit the budget before ${ACTIVE.ITERS} iterations, so the runs differ in training length too, not only in seed; raise NOISE_BUDGET_SECONDS`);
+    console.log(`warning: seeds ${budgetBound.join(', ')} hit the budget before ${section.ITERS} iterations, so the runs differ in training length too, not only in seed; raise LANDSCAPE_BUDGET_SECONDS`);
   }
+  const overalls = runs.map((r) => r.summary.overall);
+  console.log(`dev overall over ${runs.length} seeds: ${overalls.map((o) => o.toFixed(3)).join(', ')}; range ${(Math.max(...overalls) - Math.min(...overalls)).toFixed(3)}`);
   flips(runs.map((r) => r.summary));
   aaKeeps(runs, config.council.thresholds, rules.noiseGuard);
   console.log(`noise: wall ${((Date.now() - started) / 1000).toFixed(0)} s; load ${loadavg()} at end`);
-}
-
-/**
- * At the baseline's learning rate a minute of training leaves the tiny model's replies unchanged, so there would
- * be no noise to see; the fastest learning rate and smallest accumulation in the ranges make the adapter matter.
- * A fixed, small ITERS makes every seed take the same number of steps: a run stopped by the budget instead
- * trains as far as the machine's load lets it, and the seeds would then differ in more than the seed.
- */
-const ACTIVE = { LEARNING_RATE: 1e-4, GRAD_ACCUM: 2, ITERS: 50 };
-
-/** A copy of python/train.py (with the files it reads) whose section is the repo's with ACTIVE applied. */
-function activeTrainPy(workDir: string, agents: readonly string[]): string {
-  const dir = join(workDir, 'python');
-  mkdirSync(dir, { recursive: true });
-  for (const f of ['hparams.py', 'hyperparameters.json']) copyFileSync(join(dirname(TRAIN_PY), f), join(dir, f));
-  const source = readFileSync(TRAIN_PY, 'utf8');
-  const file = join(dir, 'train.py');
-  writeFileSync(file, writeSection(source, { ...readSection(source, agents), ...ACTIVE }, agents));
-  return file;
 }
 
 function simulated(rules: SimulationRules): void {
