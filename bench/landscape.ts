@@ -5,7 +5,7 @@ import { runEvaluation } from '../src/eval/run.js';
 import type { EvalSummary } from '../src/eval/summary.js';
 import { fmtDelta, fmtScore, textTable } from '../src/eval/table.js';
 import { baselineValues, searchSpace, type HyperParameters } from '../src/research/hyperparameters.js';
-import { describeChange, openTinyBench, trainAndEvaluate, type TrainedPoint } from './tiny-point.js';
+import { describeChange, openTinyBench, seedSpread, trainAndEvaluate, type TrainedPoint } from './tiny-point.js';
 
 /** The search space whose landscape this measures: the tiny model's. */
 const SPACE = 'tiny';
@@ -119,8 +119,7 @@ function report(measured: readonly Measured[], baseModel: EvalSummary, loadBefor
   const best = others.reduce((a, b) => (b.summary.overall > a.summary.overall ? b : a));
   const worst = others.reduce((a, b) => (b.summary.overall < a.summary.overall ? b : a));
   const [seedsBase, seedsGood] = [overalls('baseline'), overalls(KNOWN_GOOD)];
-  const list = (xs: number[]) => `${xs.map(fmtScore).join(', ')} (mean ${fmtScore(mean(xs))}, range ${fmtScore(Math.max(...xs) - Math.min(...xs))})`;
-  console.log(`training seeds: baseline ${list(seedsBase)}; ${KNOWN_GOOD} ${list(seedsGood)}`);
+  console.log(`training seeds: baseline ${seedSpread(seedsBase)}; ${KNOWN_GOOD} ${seedSpread(seedsGood)}`);
   console.log(
     `known-good ${KNOWN_GOOD} ${fmtDelta(mean(seedsGood) - mean(seedsBase))} vs the baseline, seed means (goal >= +0.150), ` +
       `${fmtDelta(mean(seedsGood) - baseModel.overall)} vs the bare base model (a night's first reference); ` +

@@ -3,7 +3,7 @@ import type { EvalSummary } from '../src/eval/summary.js';
 import { applyCouncilRules } from '../src/research/council-rules.js';
 import { baselineValues } from '../src/research/hyperparameters.js';
 import { simulateNights, simulatePairs, type SimulationRules } from '../src/research/keep-simulation.js';
-import { openTinyBench, trainAndEvaluate } from './tiny-point.js';
+import { openTinyBench, seedSpread, trainAndEvaluate } from './tiny-point.js';
 
 /**
  * How noisy is one experiment? The tiny search space's baseline section trained K times on the tiny model with
@@ -35,8 +35,8 @@ export async function benchNoise(): Promise<void> {
     for (const seed of seeds) {
       const point = await trainAndEvaluate(bench, `seed-${seed}`, section, seed);
       if (point.iterations < section.ITERS) budgetBound.push(seed);
-      runs.push({ seed, summary: point.summary });
       const { summary } = point;
+      runs.push({ seed, summary });
       console.log(
         `  seed ${seed}: ${point.iterations} iterations in ${point.trainSeconds.toFixed(0)} s, val loss ${point.valLoss}: dev overall ${summary.overall.toFixed(3)}, ` +
           `jailbreak ${summary.jailbreak.toFixed(3)}, holdout ${summary.holdout ? summary.holdout.overall.toFixed(3) : '-'} (load ${loadavg()})`,
@@ -49,8 +49,7 @@ export async function benchNoise(): Promise<void> {
   if (budgetBound.length > 0) {
     console.log(`warning: seeds ${budgetBound.join(', ')} hit the budget before ${section.ITERS} iterations, so the runs differ in training length too, not only in seed; raise LANDSCAPE_BUDGET_SECONDS`);
   }
-  const overalls = runs.map((r) => r.summary.overall);
-  console.log(`dev overall over ${runs.length} seeds: ${overalls.map((o) => o.toFixed(3)).join(', ')}; range ${(Math.max(...overalls) - Math.min(...overalls)).toFixed(3)}`);
+  console.log(`dev overall over ${runs.length} seeds: ${seedSpread(runs.map((r) => r.summary.overall))}`);
   flips(runs.map((r) => r.summary));
   aaKeeps(runs, config.council.thresholds, rules.noiseGuard);
   console.log(`noise: wall ${((Date.now() - started) / 1000).toFixed(0)} s; load ${loadavg()} at end`);

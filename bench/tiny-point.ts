@@ -47,6 +47,12 @@ export function describeChange(values: HyperParameters, base: HyperParameters): 
   return diffs.join(' ') || '-';
 }
 
+/** Overall scores of one section over training seeds, with their mean and range: how both benchmarks state the noise. */
+export function seedSpread(overalls: readonly number[]): string {
+  const mean = overalls.reduce((a, b) => a + b, 0) / overalls.length;
+  return `${overalls.map((o) => o.toFixed(3)).join(', ')} (mean ${mean.toFixed(3)}, range ${(Math.max(...overalls) - Math.min(...overalls)).toFixed(3)})`;
+}
+
 export interface TrainedPoint {
   iterations: number;
   trainSeconds: number;
