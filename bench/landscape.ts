@@ -75,11 +75,11 @@ export async function benchLandscape(): Promise<void> {
   const started = Date.now();
   const loadBefore = loadavg();
   const bench = await openTinyBench('landscape');
-  const { config, agents, built, work } = bench;
+  const { config, agents, built, buildSeed, work } = bench;
   const base = baselineValues(agents, bench.space.table);
   const seedOf = (p: Point) => p.seed ?? config.models.training.seed;
 
-  console.log(`landscape: tiny model ${built.modelDir} (${built.cached ? 'cached' : `built in ${built.buildSeconds.toFixed(0)} s`}), ` +
+  console.log(`landscape: tiny model ${built.modelDir} (build seed ${buildSeed}, ${built.cached ? 'cached' : `built in ${built.buildSeconds.toFixed(0)} s`}), ` +
     `${GRID.length} trainings of ${bench.budgetSeconds} s, batch ${config.models.training.batchSize}, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
 
   try {

@@ -25,18 +25,29 @@ export interface TinyBench {
 /**
  * The project's config, the tiny model (built if missing), its search space, the budget from
  * LANDSCAPE_BUDGET_SECONDS (default 45) and a scratch folder named after the benchmark under the state folder.
+ * LANDSCAPE_BUILD_SEED builds the base model from another seed (default: models.training.seed, the model every
+ * clone gets): a landscape belongs to one build, and how the design fares over builds is only seen across them.
  */
-export async function openTinyBench(name: string): Promise<TinyBench & { built: TinyModel }> {
+export async function openTinyBench(name: string): Promise<TinyBench & { built: TinyModel; buildSeed: number }> {
   const raw = process.env.LANDSCAPE_BUDGET_SECONDS ?? '45';
   const budgetSeconds = Number(raw);
   if (!Number.isFinite(budgetSeconds) || budgetSeconds < 5) throw new Error(`LANDSCAPE_BUDGET_SECONDS must be a number of seconds >= 5, got "${raw}"`);
   const config = loadConfig({ cwd: PROJECT_ROOT, env: { ...process.env, REDIS_URL: '' } });
+  const buildSeed = parseBuildSeed(process.env.LANDSCAPE_BUILD_SEED, config.models.training.seed);
   const agents = loadCouncil(config.council.dir).agents.map((a) => a.id);
   // Each point's train.py is a copy outside python/; it imports hparams.py from there.
   process.env.PYTHONPATH = [join(PROJECT_ROOT, 'python'), process.env.PYTHONPATH].filter(Boolean).join(':');
-  const built = await ensureTinyModel({ councilDir: config.council.dir, stateDir: config.paths.state, seed: config.models.training.seed });
+  const built = await ensureTinyModel({ councilDir: config.council.dir, stateDir: config.paths.state, seed: buildSeed });
   const work = mkdtempSync(join(config.paths.state, `bench-${name}-`));
-  return { config, modelDir: built.modelDir, agents, space: searchSpace('tiny'), budgetSeconds, work, built };
+  return { config, modelDir: built.modelDir, agents, space: searchSpace('tiny'), budgetSeconds, work, built, buildSeed };
+}
+
+/** LANDSCAPE_BUILD_SEED as the tiny model's build seed: a whole number >= 0, or the default when unset or empty. */
+export function parseBuildSeed(raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const seed = Number(raw);
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`LANDSCAPE_BUILD_SEED must be a whole number >= 0 (a build seed of the tiny model), got "${raw}"`);
+  return seed;
 }
 
 /** The parameters where `values` differs from `base`, as NAME=value (agent weights joined by "/"), or "-". */
