@@ -2,16 +2,16 @@ import type { InFlightExperiment } from '../planner/types.js';
 import type { ExperimentExecution, ExperimentRequest, Mode, SectionValues } from './executor.js';
 import { baselineRequest } from './baseline.js';
 import { crashCommitted, crashUndecided } from './crash-recovery.js';
-import { abortReason, decide, waitFor } from './decide.js';
+import { decide, waitFor } from './decide.js';
 import { modesWithRoom, trainingSlots, type TrainingSlots } from './in-flight.js';
 import type { ChampionLine } from './ledger.js';
-import { begin, type RunOptions, type RunSummary } from './loop.js';
 import type { Concurrency, LoopDeps } from './loop-deps.js';
 import { planExperiment } from './plan-experiment.js';
 import { LeaseLostError } from './lease.js';
 import { loadChampion } from './outcome.js';
 import { readResults } from './results-file.js';
 import type { ResultRow } from './results-format.js';
+import { abortReason, begin, type RunOptions, type RunSummary } from './run-lifecycle.js';
 import { experimentId, fitsBefore, worstCaseSeconds } from './schedule.js';
 
 interface Flight {

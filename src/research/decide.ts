@@ -2,11 +2,7 @@ import type { ExperimentExecution, ExperimentRequest, Mode, SectionValues } from
 import type { LoopDeps } from './loop-deps.js';
 import { judge, loadChampion, record, recordWithoutExecution } from './outcome.js';
 import type { ResultRow } from './results-format.js';
-
-/** Why a signal fired, for the summary and the log: "interrupted by SIGINT", "the planner lease ... was lost". */
-export function abortReason(signal: AbortSignal): string {
-  return String((signal.reason as Error | undefined)?.message ?? signal.reason);
-}
+import { abortReason } from './run-lifecycle.js';
 
 /** `line`: the mode whose champion line the experiment was committed on (several in flight); a keep moves that line to it. */
 export async function decide(deps: LoopDeps, request: ExperimentRequest, execution: ExperimentExecution, changes: SectionValues | null = null, line?: Mode): Promise<ResultRow> {
