@@ -5,6 +5,7 @@ import { runEvaluation } from '../src/eval/run.js';
 import type { EvalSummary } from '../src/eval/summary.js';
 import { fmtDelta, fmtScore, textTable } from '../src/eval/table.js';
 import { baselineValues, searchSpace, type HyperParameters } from '../src/research/hyperparameters.js';
+import { mean } from '../src/stats/averages.js';
 import { describeChange, openTinyBench, seedSpread, trainAndEvaluate, type TrainedPoint } from './tiny-point.js';
 
 /** The search space whose landscape this measures: the tiny model's. */
@@ -114,7 +115,6 @@ function report(measured: readonly Measured[], baseModel: EvalSummary, loadBefor
   console.log(textTable(['point', 'change', 'iters', 'val loss', 'overall', 'vs baseline', 'vs bare', ...categories, 'worst agent', 'W/L/T', 'p'], rows));
   const family = (m: Measured) => m.point.name.replace(/-seed\d+$/, '');
   const overalls = (name: string) => measured.filter((m) => family(m) === name).map((m) => m.summary.overall);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const others = measured.filter((m) => family(m) !== 'baseline');
   const best = others.reduce((a, b) => (b.summary.overall > a.summary.overall ? b : a));
   const worst = others.reduce((a, b) => (b.summary.overall < a.summary.overall ? b : a));

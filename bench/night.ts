@@ -8,6 +8,7 @@ import { startRedisServer } from '../src/redis/server-process.js';
 import { runLoop } from '../src/research/loop.js';
 import { readResults } from '../src/research/results-file.js';
 import { trainingSummarySchema } from '../src/research/executor.js';
+import { mean } from '../src/stats/averages.js';
 import { readJobSpans } from '../queues/job-spans.js';
 import { PROJECT_ROOT } from '../src/project.js';
 import { tinyModelPath } from '../src/train/tiny-model.js';
@@ -230,7 +231,6 @@ async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<Nigh
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const gapText = (gaps: number[]) => (gaps.length ? `max ${seconds(Math.max(...gaps))}, mean ${seconds(mean(gaps))} over ${gaps.length}` : 'none');
@@ -297,7 +297,9 @@ export async function benchNight(): Promise<void> {
     const s = serial.decided.full + serial.decided.proxy;
     const c = concurrent.decided.full + concurrent.decided.proxy;
     const maxGap = Math.max(0, ...concurrent.lanes.flatMap((l) => l.gaps));
-    const maxOverhead = Math.max(0, ...(['full', 'proxy'] as const).map((mode) => mean(concurrent.overhead.filter((o) => o.mode === mode).map((o) => o.idleReadyMs / o.budgetMs))));
+    const shares = (['full', 'proxy'] as const).map((mode) => concurrent.overhead.filter((o) => o.mode === mode).map((o) => o.idleReadyMs / o.budgetMs));
+    // A mode that ran nothing has no overhead: the floor of 0 stands for it.
+    const maxOverhead = Math.max(0, ...shares.filter((xs) => xs.length > 0).map(mean));
     console.log(
       `  ratio concurrent / serial: ${s > 0 ? (c / s).toFixed(2) : 'n/a'}x (goal >= ${GOALS.ratio}x); concurrent max idle gap ${seconds(maxGap)} (goal <= ${GOALS.idleGapMs / 1000} s); ` +
         `concurrent overhead ${pct(maxOverhead)} in the worse mode (goal <= ${pct(GOALS.overheadShare)})`,

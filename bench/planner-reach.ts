@@ -4,12 +4,7 @@
  * search's, printed as a bound when either side never got there within its horizon.
  */
 
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) throw new Error('median of no values');
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+import { median } from '../src/stats/averages.js';
 
 /** The median over curves at each of experiments 0..length-1; every curve must be at least that long. */
 export function medianCurve(curves: readonly (readonly number[])[], length: number): number[] {

@@ -14,8 +14,9 @@ import type { SectionValues } from '../src/research/executor.js';
 import { baselineValues, searchSpace } from '../src/research/hyperparameters.js';
 import type { ResultRow } from '../src/research/results-format.js';
 import { FAMILIES, makeObjective, type Family, type Objective, type SuiteLayout } from './planner-objectives.js';
+import { median } from '../src/stats/averages.js';
 import { rng } from '../src/stats/seeded-random.js';
-import { experimentsToReach, median, medianCurve, reachRatio, showReach, type Reach } from './planner-reach.js';
+import { experimentsToReach, medianCurve, reachRatio, showReach, type Reach } from './planner-reach.js';
 
 /**
  * `npm run bench -- planner`: each planner runs a night of EXPERIMENTS experiments on synthetic objectives over

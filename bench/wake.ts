@@ -9,6 +9,7 @@ import { freePort } from '../src/net/free-port.js';
 import { producerConnection } from '../src/redis/connections.js';
 import { startRedisServer, type RedisServerHandle } from '../src/redis/server-process.js';
 import { baselineValues, searchSpace } from '../src/research/hyperparameters.js';
+import { median } from '../src/stats/averages.js';
 import { parsePayload } from '../queues/contracts.js';
 import { jobIds } from '../queues/names.js';
 import { startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from '../test/support/fleet-harness.js';
@@ -189,12 +190,6 @@ function firstNewClient(redis: Redis, before: ReadonlySet<string>): Promise<numb
 async function clientIds(redis: Redis): Promise<Set<string>> {
   const list = String(await redis.call('CLIENT', 'LIST'));
   return new Set(list.split('\n').flatMap((line) => /\bid=(\d+)/.exec(line)?.[1] ?? []));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function report(samples: Sample[], loadBefore: string): void {

@@ -1,22 +1,18 @@
 import type { InFlightExperiment } from '../planner/types.js';
 import type { ExperimentExecution, ExperimentRequest, Mode, SectionValues } from './executor.js';
-import { modesWithRoom, trainingSlots, type LiveWorker, type TrainingSlots } from './in-flight.js';
+import { baselineRequest } from './baseline.js';
+import { crashCommitted, crashUndecided } from './crash-recovery.js';
+import { decide, waitFor } from './decide.js';
+import { modesWithRoom, trainingSlots, type TrainingSlots } from './in-flight.js';
 import type { ChampionLine } from './ledger.js';
-import { abortReason, baselineRequest, begin, crashCommitted, crashUndecided, decide, planExperiment, waitFor, type LoopDeps, type RunOptions, type RunSummary } from './loop.js';
+import type { Concurrency, LoopDeps } from './loop-deps.js';
+import { planExperiment } from './plan-experiment.js';
 import { LeaseLostError } from './lease.js';
 import { loadChampion } from './outcome.js';
 import { readResults } from './results-file.js';
 import type { ResultRow } from './results-format.js';
+import { abortReason, begin, type RunOptions, type RunSummary } from './run-lifecycle.js';
 import { experimentId, fitsBefore, worstCaseSeconds } from './schedule.js';
-
-/** run.maxInFlight and the fleet's presence, for a night with several experiments in flight. */
-export interface Concurrency {
-  maxInFlight: 'auto' | number;
-  /** The live workers (fleet presence heartbeats). */
-  liveWorkers: () => Promise<readonly LiveWorker[]>;
-  /** While experiments run, look at the fleet this often for a slot that opened (the laptop woke). @defaultValue 2_000 */
-  recheckMs?: number;
-}
 
 interface Flight {
   request: ExperimentRequest;

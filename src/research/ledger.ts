@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { writeFileAtomic } from '../fs/atomic.js';
-import { TRAILER_LINE, textProblem } from './hyperparameters.js';
+import { EXPERIMENT_TRAILER, adoptedMessage, experimentMessage } from './experiment-message.js';
 
 /**
  * The git side of the research loop. Experiments live on a dedicated branch; each is one commit touching only
@@ -13,7 +13,6 @@ import { TRAILER_LINE, textProblem } from './hyperparameters.js';
  * Every experiment commit also gets `refs/autoresearch/experiments/<id>`, so a reverted diff stays reachable
  * (`git log refs/autoresearch/experiments/<id> -1 -p`) and is never garbage-collected.
  */
-export const EXPERIMENT_TRAILER = 'Autoresearch-Experiment';
 export const EXPERIMENT_REF_PREFIX = 'refs/autoresearch/experiments/';
 export const TRAIN_PY = 'python/train.py';
 
@@ -41,12 +40,6 @@ export interface DirtyFile {
 
 export function describeDirty(f: DirtyFile): string {
   return `${f.path} (${f.staged && f.unstaged ? 'staged and unstaged' : f.staged ? 'staged' : 'unstaged'})`;
-}
-
-/** Refused before anything is written: text that git cannot carry, or a line that would read as our trailer. */
-export class LedgerInputError extends Error {
-  override readonly name = 'LedgerInputError';
-  readonly exitCode = 1;
 }
 
 export interface ExperimentCommit {
@@ -173,7 +166,7 @@ export class GitLedger implements ChampionLine {
       await this.git.raw(['update-ref', '-m', `autoresearch: keep experiment ${id}`, ref, commit, tip]);
       return true;
     }
-    const message = `keep experiment ${id} on ${this.lineBranch(mode)}\n\nIts section, trained and evaluated as ${commit}, committed on top of the champion it beat.\n\n${ADOPTED_TRAILER}: ${id}\n`;
+    const message = adoptedMessage(id, this.lineBranch(mode), commit);
     const adopted = await this.withIndex(`adopt-${id}`, (git) => commitTrainPy(git, tip, wanted, message));
     await this.git.raw(['update-ref', '-m', `autoresearch: keep experiment ${id}`, ref, adopted, tip]);
     return true;
@@ -252,7 +245,7 @@ export class GitLedger implements ChampionLine {
    * a failure at any step puts train.py and the index back as HEAD has them.
    */
   async commitExperiment(id: string, hypothesis: string, summary: string, source: string): Promise<ExperimentCommit> {
-    const message = this.experimentMessage(id, hypothesis, summary);
+    const message = experimentMessage(id, hypothesis, summary);
     await this.ensureClean();
     const parent = await this.head();
     const ref = `${EXPERIMENT_REF_PREFIX}${id}`;
@@ -273,19 +266,6 @@ export class GitLedger implements ChampionLine {
       throw new Error(`could not commit experiment ${id}: ${(error as Error).message.trim()}; ${TRAIN_PY} and the index are back at HEAD ${parent.slice(0, 12)}`);
     }
     return { experimentId: id, commit, parent };
-  }
-
-  /** The commit message of experiment `id`; refuses text git cannot carry or a line that would read as our trailer. */
-  private experimentMessage(id: string, hypothesis: string, summary: string): string {
-    for (const [what, text] of [['hypothesis', hypothesis], ['summary', summary]] as const) {
-      const problem = textProblem(text);
-      if (problem) throw new LedgerInputError(`refusing to commit experiment ${id}: its ${what} ${problem}`);
-    }
-    const trailer = TRAILER_LINE.exec(hypothesis);
-    if (trailer) throw new LedgerInputError(`refusing to commit experiment ${id}: its hypothesis has the trailer-shaped line "${trailer[0].trim()}"`);
-    const firstLine = hypothesis.split(/\r?\n/)[0]!.replace(/\s+/g, ' ').trim();
-    const subject = `experiment ${id}: ${firstLine.length > 60 ? `${firstLine.slice(0, 57)}...` : firstLine}`;
-    return `${subject}\n\n${hypothesis}\n\n${summary}\n\n${EXPERIMENT_TRAILER}: ${id}\n`;
   }
 
   /** HEAD as an experiment commit: the experiment ref that points at it (never the message text), or null. */
@@ -371,7 +351,7 @@ export class GitLedger implements ChampionLine {
    * commitExperiment (ref first, branch by compare-and-swap), so a crash leaves either nothing or a tip with its ref.
    */
   private async commitOnRef(ref: string, id: string, hypothesis: string, summary: string, source: string, beside?: string): Promise<ExperimentCommit> {
-    const message = this.experimentMessage(id, hypothesis, summary);
+    const message = experimentMessage(id, hypothesis, summary);
     const parent = beside ?? (await this.resolve(ref));
     if (!parent) throw new Error(`could not commit experiment ${id}: ${ref} does not exist`);
     const expRef = `${EXPERIMENT_REF_PREFIX}${id}`;
@@ -415,9 +395,6 @@ async function commitTrainPy(git: IndexGit, parent: string, blob: string, messag
   await git(['update-index', '--add', '--cacheinfo', `${entry.split(/\s/)[0] || '100644'},${blob},${TRAIN_PY}`]);
   return git(['commit-tree', await git(['write-tree']), '-p', parent, '-m', message]);
 }
-
-/** The trailer of a line commit that takes over a kept experiment's section made beside another (GitLedger.adopt). */
-export const ADOPTED_TRAILER = 'Autoresearch-Adopted';
 
 /** update-ref's "this ref must not exist yet" (an empty old value works for SHA-1 and SHA-256 repositories). */
 const NO_REF = '';

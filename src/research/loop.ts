@@ -1,92 +1,21 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { describeChanges } from '../planner/proposal.js';
-import { devOnlyContext } from '../planner/dev-only.js';
-import { PlannerFatalError, type InFlightExperiment, type Planner } from '../planner/types.js';
-import type { ExperimentExecution, ExperimentProgress, ExperimentRequest, Mode, RequestedMode, SectionValues, TrainingSummary } from './executor.js';
-import { trainingSummarySchema } from './executor.js';
-import { baselineValues, hypothesisTextSchema, searchSpace, searchSpaceNames, type SearchSpace } from './hyperparameters.js';
-import { LEASE_LOST_EXIT_CODE, LeaseLostError, PlannerLease } from './lease.js';
-import { TRAIN_PY, type ChampionLine, type ExperimentCommit } from './ledger.js';
-import { judge, loadChampion, record, recordWithoutExecution, type Recorder } from './outcome.js';
-import { checkResultsColumns, readResults } from './results-file.js';
-import { SectionError } from './section.js';
+import { runBaseline } from './baseline.js';
+import { safeRead, sectionAt } from './commit-section.js';
+import { runConcurrent } from './concurrent-loop.js';
+import { crashUndecided } from './crash-recovery.js';
+import { decide, waitFor } from './decide.js';
+import type { ExperimentRequest, Mode, RequestedMode, SectionValues } from './executor.js';
+import { hypothesisTextSchema } from './hyperparameters.js';
+import { LeaseLostError } from './lease.js';
+import { TRAIN_PY } from './ledger.js';
+import type { LoopDeps } from './loop-deps.js';
+import { loadChampion } from './outcome.js';
+import { planExperiment } from './plan-experiment.js';
+import { readResults } from './results-file.js';
 import type { ResultRow } from './results-format.js';
-import { runConcurrent, type Concurrency } from './concurrent-loop.js';
-import { experimentId, fitsBefore, worstCaseSeconds, type ModeBudgets } from './schedule.js';
-
-/** Reads and writes python/train.py's AGENT MODIFIABLE section (src/research/section.ts) in a search space. */
-export interface SectionCodec {
-  read(source: string, space: SearchSpace): SectionValues;
-  write(source: string, values: SectionValues, space: SearchSpace): string;
-}
-
-export interface LoopDeps extends Recorder {
-  planner: Planner;
-  section: SectionCodec;
-  /** Each mode's search space (models.<mode>.searchSpace): the table its base model is planned and checked in. */
-  spaces: Record<Mode, SearchSpace>;
-  redis: Redis;
-  redisPrefix: string;
-  leaseTtlMs: number;
-  /** The mode an `auto` request would get right now, and why (fleet presence). */
-  resolveMode: (requested: RequestedMode) => Promise<{ mode: Mode; reason: string }>;
-  models: Record<Mode, string>;
-  budgets: ModeBudgets;
-  pickupDeadlineMs: number;
-  evalAllowanceSeconds: number;
-  onProgress?: (progress: ExperimentProgress) => void;
-  /** run.maxInFlight and who is awake; absent or a maxInFlight of 1: one experiment at a time on run.branch. */
-  concurrency?: Concurrency;
-}
-
-export interface RunOptions {
-  maxExperiments: number;
-  deadline: Date;
-  mode: RequestedMode;
-  signal: AbortSignal;
-}
-
-export interface RunSummary {
-  rows: ResultRow[];
-  stoppedBecause: string;
-  /** An experiment left running when the run was interrupted; the next run resumes waiting for it. */
-  abandoned: string | null;
-  /** The run stopped because this planner lost its lease (`run` exits with LEASE_LOST_EXIT_CODE). */
-  leaseLost: boolean;
-}
-
-/**
- * The exit code of `run` and `experiment` (docs/operations.md lists them all): 0 when the run ended on its
- * own terms, LEASE_LOST_EXIT_CODE (75) when the planner lease was lost, 130 when a signal interrupted it.
- */
-export function runExitCode(summary: Pick<RunSummary, 'abandoned' | 'leaseLost'>): number {
-  if (summary.leaseLost) return LEASE_LOST_EXIT_CODE;
-  return summary.abandoned ? 130 : 0;
-}
-
-/** Why a signal fired, for the summary and the log: "interrupted by SIGINT", "the planner lease ... was lost". */
-export function abortReason(signal: AbortSignal): string {
-  return String((signal.reason as Error | undefined)?.message ?? signal.reason);
-}
-
-/**
- * The lease, the fence every write checks, and the up-front checks both `run` and `experiment` make before
- * anything is planned or committed: results.tsv has this council's columns, and no tracked file (train.py
- * included) has uncommitted changes, which a commit would fold in or a revert would wipe.
- */
-export async function begin(deps: LoopDeps, signal: AbortSignal): Promise<{ deps: LoopDeps; lease: PlannerLease; signal: AbortSignal }> {
-  checkResultsColumns(deps.resultsPath, deps.agents);
-  const lease = await PlannerLease.acquire(deps.redis, `${deps.redisPrefix}:planner:lease`, deps.leaseTtlMs, deps.log);
-  try {
-    await deps.ledger.ensureClean();
-  } catch (error) {
-    await lease.release().catch(() => undefined);
-    throw error;
-  }
-  return { deps: { ...deps, fence: () => lease.assertHeld() }, lease, signal: AbortSignal.any([signal, lease.lost]) };
-}
+import { abortReason, begin, type RunOptions, type RunSummary } from './run-lifecycle.js';
+import { experimentId, fitsBefore, worstCaseSeconds } from './schedule.js';
+import { SectionError } from './section.js';
 
 /**
  * The night: reconcile what a previous run left, record a baseline where the mode has no champion, then plan,
@@ -165,127 +94,6 @@ async function reconcile(deps: LoopDeps, signal: AbortSignal): Promise<{ rows: R
 }
 
 /**
- * A commit at `line`'s tip that nobody ran or recorded becomes a `crash` row and is reverted; on the checked-out
- * branch a commit a planner of an earlier version left without its ref gets the ref first.
- */
-export async function crashUndecided(deps: LoopDeps, line: ChampionLine): Promise<ResultRow[]> {
-  const rows: ResultRow[] = [];
-  await deps.fence?.();
-  const repaired = line === deps.ledger ? await deps.ledger.repairHeadRef() : null;
-  if (repaired) {
-    deps.log.warn(
-      { experimentId: repaired.experimentId, commit: repaired.commit, ref: `refs/autoresearch/experiments/${repaired.experimentId}` },
-      'HEAD is an experiment commit without its ref (a planner died between commit and update-ref): created the ref, so the commit stays reachable after the revert',
-    );
-  }
-  const head = await undecidedHead(deps, line, new Set((await deps.executor.pending()).map((p) => p.experimentId)));
-  if (head) rows.push(await crashCommitted(deps, head, line.name, 'committed but never decided (the planner stopped before submitting or lost the experiment); reverted on restart'));
-  return rows;
-}
-
-/** A `crash` row for an experiment commit nobody will run or decide (a revert is a no-op unless a line ends at it). */
-export async function crashCommitted(deps: LoopDeps, head: ExperimentCommit, branch: string, reason: string): Promise<ResultRow> {
-  const values = safeRead(deps, await deps.ledger.trainPyAt(head.commit));
-  const row = await recordWithoutExecution(deps, {
-    experimentId: head.experimentId,
-    result: 'crash',
-    commit: head.commit,
-    hypothesis: typeof values?.EXPERIMENT_HYPOTHESIS === 'string' ? values.EXPERIMENT_HYPOTHESIS : '',
-    parameters: values,
-    reasons: [reason],
-  });
-  deps.log.warn({ experimentId: head.experimentId, commit: head.commit, parent: head.parent, branch, results: deps.resultsPath }, `recorded a crash row for ${head.experimentId}: ${reason}`);
-  return row;
-}
-
-/**
- * The line's tip when it is an experiment commit with no results.tsv row: undecided (in flight, or committed and
- * never decided). With `except`, an experiment still in flight does not count.
- */
-async function undecidedHead(deps: Pick<LoopDeps, 'resultsPath'>, line: ChampionLine, except: ReadonlySet<string> = new Set()): Promise<ExperimentCommit | null> {
-  const head = await line.headExperiment();
-  if (!head || except.has(head.experimentId) || readResults(deps.resultsPath).rows.some((r) => r.experimentId === head.experimentId)) return null;
-  return head;
-}
-
-async function runBaseline(deps: LoopDeps, mode: Mode, signal: AbortSignal, championAdapterSha256: string | null = null): Promise<{ row: ResultRow | null; abandoned: string | null }> {
-  const request = await baselineRequest(deps, mode, championAdapterSha256);
-  await deps.fence?.();
-  await deps.executor.submit(request);
-  const execution = await waitFor(deps, request.experimentId, signal);
-  if (!execution) return { row: null, abandoned: request.experimentId };
-  return { row: await decide(deps, request, execution), abandoned: null };
-}
-
-/**
- * A baseline of the champion's section: the bare base model, or the given champion adapter. That section is
- * HEAD's, unless HEAD is an experiment still undecided (in flight, or left by a crash): then it is the
- * experiment's parent, so the baseline never carries a trial's parameters and hypothesis.
- */
-export async function baselineRequest(
-  deps: Pick<LoopDeps, 'resultsPath' | 'executor' | 'ledger' | 'section' | 'spaces' | 'agents' | 'log' | 'now'>,
-  mode: Mode,
-  championAdapterSha256: string | null,
-  line: ChampionLine = deps.ledger,
-): Promise<ExperimentRequest> {
-  const rows = readResults(deps.resultsPath).rows;
-  const pendingIds = new Set((await deps.executor.pending()).map((p) => p.experimentId));
-  const id = experimentId('baseline', deps.now(), (x) => rows.some((r) => r.experimentId === x) || pendingIds.has(x), mode);
-  const commit = (await undecidedHead(deps, line))?.parent ?? (await line.head());
-  return {
-    experimentId: id,
-    kind: 'baseline',
-    mode,
-    commit,
-    values: startingPoint(deps, await deps.ledger.trainPyAt(commit), commit, mode),
-    championAdapterSha256,
-    proposer: 'baseline',
-  };
-}
-
-/** The section of `commit`'s train.py; a SectionError names the file, the commit and the bad value. */
-function sectionAt(deps: Pick<LoopDeps, 'section' | 'ledger'>, source: string, commit: string, space: SearchSpace): SectionValues {
-  try {
-    return deps.section.read(source, space);
-  } catch (error) {
-    if (error instanceof SectionError) throw new SectionError(`${deps.ledger.repo}/${TRAIN_PY} at ${commit.slice(0, 12)}: ${error.message}`);
-    throw error;
-  }
-}
-
-/**
-/**
- * The section of `commit`'s train.py, read in `mode`'s search space. A section that fits another search space
- * was written for another base model (the seed's train.py holds the Qwen table's baseline): the space's own
- * baseline is the starting point then, and the next experiment's commit writes it whole. A section that fits
- * no table is a bad value, reported with the file, the commit and the value.
- */
-export function startingPoint(deps: Pick<LoopDeps, 'section' | 'spaces' | 'agents' | 'log' | 'ledger'>, source: string, commit: string, mode: Mode): SectionValues {
-  const space = deps.spaces[mode];
-  try {
-    return sectionAt(deps, source, commit, space);
-  } catch (error) {
-    if (!(error instanceof SectionError)) throw error;
-    const fitsAnother = searchSpaceNames()
-      .filter((name) => name !== space.name)
-      .some((name) => {
-        try {
-          deps.section.read(source, searchSpace(name));
-          return true;
-        } catch {
-          return false;
-        }
-      });
-    if (!fitsAnother) throw error;
-    deps.log.info(
-      { mode, searchSpace: space.name, why: error.message },
-      `the section does not fit ${mode} mode's search space ${space.name}; starting from its baseline (${space.file})`,
-    );
-    return baselineValues(deps.agents, space.table) as unknown as SectionValues;
-  }
-}
-
-/**
  * One experiment without a planner (`autoresearch experiment`): the section committed at HEAD (commit a hand
  * edit first: a dirty tree is refused) is committed again as an experiment and run, or with `baseline` the
  * champion is evaluated again.
@@ -347,99 +155,6 @@ export async function runSingle(
 
 type Step = { kind: 'stop'; reason: string } | { kind: 'ran'; rows: ResultRow[]; abandoned: string | null };
 
-/** What planning one experiment produced: a committed proposal, an `invalid` row, or a reason to stop. */
-export type PlanStep =
-  | { kind: 'committed'; request: ExperimentRequest; changes: SectionValues }
-  | { kind: 'invalid'; row: ResultRow }
-  | { kind: 'stop'; reason: string }
-  | { kind: 'interrupted' };
-
-export type PlanDeps = Pick<LoopDeps, 'planner' | 'section' | 'spaces' | 'agents' | 'ledger' | 'log' | 'models' | 'resultsPath' | 'memoryEventsDir' | 'artifacts' | 'now' | 'fence'>;
-
-/**
- * Asks the planner for experiment `id`, then either commits the proposed section (and nothing else) to git,
- * or records the rejected proposal as an `invalid` row with no commit.
- */
-export async function planExperiment(
-  deps: PlanDeps,
-  id: string,
-  requested: RequestedMode,
-  expectedMode: Mode,
-  signal: AbortSignal,
-  where: { line?: ChampionLine; inFlight?: InFlightExperiment[] } = {},
-): Promise<PlanStep> {
-  const history = readResults(deps.resultsPath).rows;
-  const line = where.line ?? deps.ledger;
-  // The line's tip, never the work tree: what the planner builds on is what was committed (and evaluated or reverted).
-  const head = await line.head();
-  const source = await deps.ledger.trainPyAt(head);
-  const space = deps.spaces[expectedMode];
-  const current = startingPoint(deps, source, head, expectedMode);
-  const champion = loadChampion(deps, expectedMode, deps.models[expectedMode]);
-  let outcome;
-  try {
-    outcome = await deps.planner.propose(
-      devOnlyContext({
-        experimentId: id,
-        mode: requested,
-        current,
-        history,
-        champion: champion ? { mode: expectedMode, row: champion.row, summary: champion.summary } : null,
-        lastTraining: lastTraining(deps, history),
-        agents: deps.agents,
-        searchSpace: space,
-        specs: space.table.parameters,
-        ...(where.inFlight?.length ? { inFlight: where.inFlight } : {}),
-      }),
-      signal,
-    );
-  } catch (error) {
-    if (!(error instanceof PlannerFatalError) && signal.aborted) return { kind: 'interrupted' };
-    throw error;
-  }
-  if (outcome.kind === 'stop') return { kind: 'stop', reason: `planner ${deps.planner.name}: ${outcome.reason}` };
-  if (outcome.kind === 'invalid') {
-    const row = await recordWithoutExecution(deps, {
-      experimentId: id,
-      result: 'invalid',
-      commit: null,
-      hypothesis: outcome.hypothesis,
-      parameters: null,
-      reasons: [`the planner's proposal was rejected twice: ${outcome.reasons.join('; ')}`, `proposed: ${JSON.stringify(outcome.raw)?.slice(0, 500)}`],
-      proposer: outcome.proposer,
-    });
-    return { kind: 'invalid', row };
-  }
-  const { proposal } = outcome;
-  // Every planner's hypothesis passes the same boundary, whatever the planner checked itself.
-  const text = hypothesisTextSchema.safeParse(proposal.hypothesis);
-  if (!text.success) {
-    const row = await recordWithoutExecution(deps, {
-      experimentId: id,
-      result: 'invalid',
-      commit: null,
-      hypothesis: proposal.hypothesis.replace(/[^\n\t\P{Cc}]|\p{Cs}/gu, '\uFFFD'),
-      parameters: null,
-      reasons: [`the planner's hypothesis was refused: ${text.error.issues.map((i) => i.message).join('; ')}`],
-    });
-    return { kind: 'invalid', row };
-  }
-  const values: SectionValues = { ...proposal.values, EXPERIMENT_HYPOTHESIS: proposal.hypothesis };
-  const changes = describeChanges(current, proposal.changes);
-  await deps.fence?.();
-  const commit = await line.commitExperiment(
-    id,
-    proposal.hypothesis,
-    `Changes: ${changes}\nPlanner: ${deps.planner.name}${outcome.usage ? `, $${outcome.usage.costUsd.toFixed(4)}` : ''}`,
-    deps.section.write(source, values, space),
-  );
-  return {
-    kind: 'committed',
-    request: { experimentId: id, kind: 'experiment', mode: requested, commit: commit.commit, values, proposer: proposal.proposer },
-    changes: proposal.changes,
-  };
-}
-
 async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode: Mode, signal: AbortSignal): Promise<Step> {
   const history = readResults(deps.resultsPath).rows;
   const pending = await deps.executor.pending();
@@ -464,63 +179,4 @@ async function planAndRun(deps: LoopDeps, requested: RequestedMode, expectedMode
   }
   rows.push(await decide(deps, request, execution, planned.changes));
   return { kind: 'ran', rows, abandoned: null };
-}
-
-/** `line`: the mode whose champion line the experiment was committed on (several in flight); a keep moves that line to it. */
-export async function decide(deps: LoopDeps, request: ExperimentRequest, execution: ExperimentExecution, changes: SectionValues | null = null, line?: Mode): Promise<ResultRow> {
-  const champion = request.kind === 'experiment' ? loadChampion(deps, execution.mode, execution.model) : null;
-  const hypothesis = typeof request.values.EXPERIMENT_HYPOTHESIS === 'string' ? request.values.EXPERIMENT_HYPOTHESIS : '';
-  if (request.kind === 'experiment' && !champion && execution.eval) {
-    return recordWithoutExecution(deps, {
-      experimentId: request.experimentId,
-      result: 'crash',
-      commit: request.commit,
-      hypothesis,
-      parameters: request.values,
-      reasons: [`no champion for ${execution.mode}/${execution.model} to judge against (its baseline failed)`],
-    }).then(async (row) => {
-      await deps.executor.settle(request.experimentId);
-      return row;
-    });
-  }
-  const verdict = judge(request, execution, champion, deps);
-  return record(deps, request, execution, verdict, { hypothesis, changes, ...(line ? { line } : {}) });
-}
-
-/** Null when the wait was interrupted: the experiment stays in flight for the next run. */
-export async function waitFor(deps: LoopDeps, id: string, signal: AbortSignal, onTrained?: () => void): Promise<ExperimentExecution | null> {
-  try {
-    return await deps.executor.wait(id, { signal, ...(deps.onProgress ? { onProgress: deps.onProgress } : {}), ...(onTrained ? { onTrained } : {}) });
-  } catch (error) {
-    if (signal.aborted) {
-      deps.log.warn({ experimentId: id, why: abortReason(signal) }, 'stopped waiting; the experiment stays in flight and the next `autoresearch run` resumes it');
-      return null;
-    }
-    throw error;
-  }
-}
-
-function lastTraining(deps: Pick<LoopDeps, 'artifacts'>, history: readonly ResultRow[]): TrainingSummary | null {
-  for (let i = history.length - 1; i >= 0; i -= 1) {
-    const file = join(deps.artifacts.logs, history[i]!.experimentId, 'training.json');
-    if (existsSync(file)) {
-      const parsed = trainingSummarySchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-      if (parsed.success) return parsed.data;
-    }
-  }
-  return null;
-}
-
-/** The section of a commit whose mode is unknown: read in the first search space it fits. */
-function safeRead(deps: LoopDeps, source: string): SectionValues | null {
-  let problem = '';
-  for (const space of new Set(Object.values(deps.spaces))) {
-    try {
-      return deps.section.read(source, space);
-    } catch (error) {
-      problem = (error as Error).message;
-    }
-  }
-  deps.log.warn({ err: problem, file: TRAIN_PY }, 'could not read the section of an undecided commit');
-  return null;
 }

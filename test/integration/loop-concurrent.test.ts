@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { memoryEventFileName } from '../../src/research/memory.js';
-import { runLoop, type RunSummary } from '../../src/research/loop.js';
+import { runLoop } from '../../src/research/loop.js';
+import type { RunSummary } from '../../src/research/run-lifecycle.js';
 import { readResults } from '../../src/research/results-file.js';
 import type { ResultRow } from '../../src/research/results-format.js';
 import { until } from '../support/fleet-harness.js';

@@ -13,7 +13,7 @@ import { sectionValidator } from '../../src/planner/proposal.js';
 import { PROJECT_ROOT, venvPython } from '../../src/project.js';
 import { searchSpace } from '../../src/research/hyperparameters.js';
 import { GitLedger } from '../../src/research/ledger.js';
-import { planExperiment, type PlanDeps } from '../../src/research/loop.js';
+import { planExperiment, type PlanDeps } from '../../src/research/plan-experiment.js';
 import { readResults } from '../../src/research/results-file.js';
 import { readSection, writeSection } from '../../src/research/section.js';
 import { FakeAnthropic, fixture } from '../support/fake-anthropic.js';

@@ -11,7 +11,7 @@ import { archivedSummaryPath } from '../../src/research/artifacts.js';
 import type { SectionValues } from '../../src/research/executor.js';
 import { searchSpace } from '../../src/research/hyperparameters.js';
 import { GitLedger } from '../../src/research/ledger.js';
-import { planExperiment, type PlanDeps } from '../../src/research/loop.js';
+import { planExperiment, type PlanDeps } from '../../src/research/plan-experiment.js';
 import { appendResult, readResults } from '../../src/research/results-file.js';
 import { readSection, writeSection } from '../../src/research/section.js';
 import { tempRepo } from '../support/temp-repo.js';

@@ -18,7 +18,7 @@ import { configKey } from '../../src/planner/search-space.js';
 import { PROJECT_ROOT } from '../../src/project.js';
 import { searchSpace } from '../../src/research/hyperparameters.js';
 import { GitLedger } from '../../src/research/ledger.js';
-import { planExperiment, type PlanDeps } from '../../src/research/loop.js';
+import { planExperiment, type PlanDeps } from '../../src/research/plan-experiment.js';
 import { readSection, writeSection } from '../../src/research/section.js';
 import { FakeAnthropic, fixture, type Reply } from '../support/fake-anthropic.js';
 import { uniquePrefix } from '../support/redis.js';

@@ -19,7 +19,7 @@ import { producerConnection } from '../../src/redis/connections.js';
 import type { Mode, SectionValues } from '../../src/research/executor.js';
 import { searchSpace } from '../../src/research/hyperparameters.js';
 import { GitLedger } from '../../src/research/ledger.js';
-import type { LoopDeps } from '../../src/research/loop.js';
+import type { LoopDeps } from '../../src/research/loop-deps.js';
 import { readSection, writeSection } from '../../src/research/section.js';
 import { startArtifactServer } from './artifact-server.js';
 import { startWorkerProcess, until, writeDataset, writeMachineConfig, type WorkerProcess } from './fleet-harness.js';

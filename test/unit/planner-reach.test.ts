@@ -1,16 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { experimentsToReach, median, medianCurve, reachRatio, showReach } from '../../bench/planner-reach.js';
-
-describe('median', () => {
-  it.each([
-    [[3], 3],
-    [[1, 3], 2],
-    [[5, 1, 3], 3],
-    [[4, 1, 3, 2], 2.5],
-  ])('of %j is %d', (xs, m) => expect(median(xs)).toBe(m));
-
-  it('refuses no values', () => expect(() => median([])).toThrow(/no values/));
-});
+import { experimentsToReach, medianCurve, reachRatio, showReach } from '../../bench/planner-reach.js';
 
 describe('medianCurve', () => {
   it('takes the median across curves at each experiment', () => {

@@ -18,7 +18,7 @@ import {
   searchSpaceProblem,
   validateValues,
 } from '../../src/research/hyperparameters.js';
-import { startingPoint } from '../../src/research/loop.js';
+import { startingPoint } from '../../src/research/commit-section.js';
 import { readSection, SectionError, writeSection } from '../../src/research/section.js';
 
 const AGENTS = ['yoda', 'windu'];

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { baselineRequest } from '../../research/loop.js';
+import { baselineRequest } from '../../research/baseline.js';
 import { championRow } from '../../research/results-format.js';
 import { readResults } from '../../research/results-file.js';
 import { commandContext } from '../context.js';

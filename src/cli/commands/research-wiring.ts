@@ -16,7 +16,7 @@ import { producerConnection } from '../../redis/connections.js';
 import type { Mode, RequestedMode, SectionValues } from '../../research/executor.js';
 import { searchSpace, type SearchSpace } from '../../research/hyperparameters.js';
 import { GitLedger } from '../../research/ledger.js';
-import type { LoopDeps } from '../../research/loop.js';
+import type { LoopDeps } from '../../research/loop-deps.js';
 import { readSection, SectionError, writeSection } from '../../research/section.js';
 import { redisFor, type CommandContext } from '../context.js';
 import { onCleanup } from '../lifecycle.js';

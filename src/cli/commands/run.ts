@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
-import { runExitCode, runLoop } from '../../research/loop.js';
+import { runLoop } from '../../research/loop.js';
+import { runExitCode } from '../../research/run-lifecycle.js';
 import { deadlineOf } from '../../research/schedule.js';
 import { commandContext } from '../context.js';
 import { formatTable } from '../output.js';

@@ -1,0 +1,16 @@
+/**
+ * Means and medians for benchmarks and simulations. No values is an error rather than 0 or NaN, so a figure
+ * over an empty sample is never printed as if it were measured.
+ */
+
+export function mean(xs: readonly number[]): number {
+  if (xs.length === 0) throw new Error('mean of no values');
+  return xs.reduce((s, x) => s + x, 0) / xs.length;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new Error('median of no values');
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { mean, median } from '../../src/stats/averages.js';
+
+describe('mean', () => {
+  it.each([
+    [[3], 3],
+    [[1, 2], 1.5],
+    [[0.25, 0.5, 0.75, 1], 0.625],
+    [[-2, 2, 6], 2],
+  ])('of %j is %d', (xs, m) => expect(mean(xs)).toBe(m));
+
+  it('refuses no values', () => expect(() => mean([])).toThrow(/no values/));
+});
+
+describe('median', () => {
+  it.each([
+    [[3], 3],
+    [[1, 3], 2],
+    [[5, 1, 3], 3],
+    [[4, 1, 3, 2], 2.5],
+  ])('of %j is %d', (xs, m) => expect(median(xs)).toBe(m));
+
+  it('leaves its input unsorted', () => {
+    const xs = [3, 1, 2];
+    median(xs);
+    expect(xs).toEqual([3, 1, 2]);
+  });
+
+  it('refuses no values', () => expect(() => median([])).toThrow(/no values/));
+});
