@@ -4,7 +4,10 @@ import { pairedComparison } from '../src/eval/paired.js';
 import { runEvaluation } from '../src/eval/run.js';
 import type { EvalSummary } from '../src/eval/summary.js';
 import { fmtDelta, fmtScore, textTable } from '../src/eval/table.js';
+import type { Config } from '../src/config/load.js';
+import { applyCouncilRules } from '../src/research/council-rules.js';
 import { baselineValues, searchSpace, type HyperParameters } from '../src/research/hyperparameters.js';
+import { formatKeepCount, keepRates } from '../src/research/seed-confirmation.js';
 import { mean } from '../src/stats/averages.js';
 import { describeChange, openTinyBench, seedSpread, trainAndEvaluate, type TrainedPoint } from './tiny-point.js';
 
@@ -93,13 +96,13 @@ export async function benchLandscape(): Promise<void> {
       measured.push({ point, change: describeChange(values, base), ...trained });
       console.log(`  ${point.name}: ${trained.iterations} iterations in ${trained.trainSeconds.toFixed(0)} s, val ${trained.valLoss}, overall ${fmtScore(trained.summary.overall)}`);
     }
-    report(measured, baseModel.summary, loadBefore, started);
+    report(measured, baseModel.summary, config.council, loadBefore, started);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-function report(measured: readonly Measured[], baseModel: EvalSummary, loadBefore: number[], started: number): void {
+function report(measured: readonly Measured[], baseModel: EvalSummary, council: Config['council'], loadBefore: number[], started: number): void {
   const baseline = measured.find((m) => m.point.name === 'baseline')!.summary;
   const categories = Object.keys(baseline.perCategory) as (keyof EvalSummary['perCategory'])[];
   const rows = [
@@ -126,6 +129,13 @@ function report(measured: readonly Measured[], baseModel: EvalSummary, loadBefor
       `best single run ${best.point.name} ${fmtDelta(best.summary.overall - baseline.overall)} vs the baseline's seed 0; ` +
       `worst ${worst.point.name} ${fmtDelta(worst.summary.overall - mean(seedsBase))} vs the baseline's seed mean (goal <= -0.050); ` +
       `spread ${fmtScore(best.summary.overall - worst.summary.overall)}`,
+  );
+  const runsOf = (name: string) => measured.filter((m) => family(m) === name).map((m) => m.summary);
+  const rules = { thresholds: council.thresholds, guard: { ...council.noiseGuard, enabled: true } };
+  const kept = keepRates(runsOf(KNOWN_GOOD), runsOf('baseline'), (cand, champ) => applyCouncilRules(cand, champ, rules.thresholds, rules.guard).decision === 'keep');
+  console.log(
+    `Council (full rules + noise guard), ${KNOWN_GOOD} against each baseline seed as champion: one run kept ${formatKeepCount(kept.single)}; ` +
+      `with a second training seed required to keep too ${formatKeepCount(kept.confirmed)}`,
   );
   console.log(`load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after; ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }

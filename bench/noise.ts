@@ -3,6 +3,8 @@ import type { EvalSummary } from '../src/eval/summary.js';
 import { applyCouncilRules } from '../src/research/council-rules.js';
 import { baselineValues } from '../src/research/hyperparameters.js';
 import { simulateNights, simulatePairs, type SimulationRules } from '../src/research/keep-simulation.js';
+import { formatKeepCount, keepRates } from '../src/research/seed-confirmation.js';
+import { mean } from '../src/stats/averages.js';
 import { openTinyBench, seedSpread, trainAndEvaluate } from './tiny-point.js';
 
 /**
@@ -80,7 +82,7 @@ function flips(summaries: readonly EvalSummary[]): void {
   for (let i = 0; i < summaries.length; i += 1) for (let j = i + 1; j < summaries.length; j += 1) pairs.push([i, j]);
   const rate = ids.map((id) => ({ id, rate: pairs.filter(([i, j]) => score[i]!.get(id) !== score[j]!.get(id)).length / pairs.length }));
   const flaky = rate.filter((r) => r.rate > 0).sort((a, b) => b.rate - a.rate);
-  const meanRate = rate.reduce((s, r) => s + r.rate, 0) / rate.length;
+  const meanRate = mean(rate.map((r) => r.rate));
   console.log(`per-case flips over ${pairs.length} seed pairs, ${ids.length} dev cases: mean differing fraction per pair ${pct(meanRate)}; ${flaky.length} cases ever differ`);
   const buckets = [0.25, 0.5, 0.75, 1].map((hi, k, all) => {
     const lo = k === 0 ? 0 : all[k - 1]!;
@@ -121,11 +123,16 @@ function aaKeeps(
       );
     }
   }
-  const meanSe = ses.reduce((s, x) => s + x, 0) / ses.length;
+  const meanSe = mean(ses);
   const share = (n: number) => `${n}/${count.total} (${pct(n / count.total)})`;
   console.log(
     `A/A false keeps over ${count.total} ordered pairs: promotion rule alone ${share(count.promotion)}, promotion + noise guard ${share(count.promotionGuarded)}; ` +
       `full seed rules ${share(count.seed)}, full rules + guard ${share(count.guarded)}`,
+  );
+  const confirmed = keepRates(runs, runs, (cand, champ) => applyCouncilRules(cand.summary, champ.summary, thresholds, guard).decision === 'keep');
+  console.log(
+    `full rules + guard, one run of the candidate: ${formatKeepCount(confirmed.single)} false keeps; ` +
+      `with a second training seed of it required to keep too: ${formatKeepCount(confirmed.confirmed)} (pairs of candidate seeds against each champion seed)`,
   );
   console.log(`mean paired SE ${meanSe.toFixed(4)}: the guard's bar is about ${(guard.z * meanSe).toFixed(3)} against the +${thresholds.promotion} promotion margin`);
 }
