@@ -9,6 +9,7 @@ import { searchSpace, type HyperParameters, type SearchSpace } from '../src/rese
 import { writeSection } from '../src/research/section.js';
 import { prepareDataset } from '../src/train/prepare.js';
 import { runTrainer, TRAIN_PY } from '../src/train/runner.js';
+import { mean } from '../src/stats/averages.js';
 import { ensureTinyModel, type TinyModel } from '../src/train/tiny-model.js';
 
 /** Where and how the tiny-model benchmarks train: one model, one search space, one budget. */
@@ -60,8 +61,7 @@ export function describeChange(values: HyperParameters, base: HyperParameters): 
 
 /** Overall scores of one section over training seeds, with their mean and range: how both benchmarks state the noise. */
 export function seedSpread(overalls: readonly number[]): string {
-  const mean = overalls.reduce((a, b) => a + b, 0) / overalls.length;
-  return `${overalls.map((o) => o.toFixed(3)).join(', ')} (mean ${mean.toFixed(3)}, range ${(Math.max(...overalls) - Math.min(...overalls)).toFixed(3)})`;
+  return `${overalls.map((o) => o.toFixed(3)).join(', ')} (mean ${mean(overalls).toFixed(3)}, range ${(Math.max(...overalls) - Math.min(...overalls)).toFixed(3)})`;
 }
 
 export interface TrainedPoint {
