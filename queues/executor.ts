@@ -8,7 +8,7 @@ import { workerConnection } from '../src/redis/connections.js';
 import { trainPyAtCommit, trainPyCodeSha256 } from '../src/train/train-py-code.js';
 import type { ExperimentExecutor, ExperimentRequest } from '../src/research/executor.js';
 import { describeValueIssues } from '../src/research/hyperparameters.js';
-import { sleep, untilAborted } from './abortable.js';
+import { sleep, untilAborted } from '../src/abortable.js';
 import { experimentIdSchema, sectionValuesSchema, sha256Schema } from './contracts.js';
 import { experimentLook } from './experiment-look.js';
 import { experimentStages, type ExecutorContext } from './experiment-stages.js';

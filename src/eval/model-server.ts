@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { untilAborted } from '../abortable.js';
 import { EnvironmentError } from '../errors.js';
 import { freePort } from '../net/free-port.js';
 import type { Logger } from '../log.js';
@@ -124,7 +125,7 @@ async function startOnPort(options: ModelServerOptions, port: number): Promise<M
   const deadline = AbortSignal.timeout(options.startTimeoutMs);
   const abort = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
   try {
-    await raceAbort(
+    await untilAborted(
       Promise.race([
         started,
         exit.then(() => {
@@ -133,7 +134,7 @@ async function startOnPort(options: ModelServerOptions, port: number): Promise<M
       ]),
       abort,
     );
-    await raceAbort(warmUp(url, abort), abort);
+    await untilAborted(warmUp(url, abort), abort);
     options.log?.info({ port, pid: child.pid }, 'mlx_lm.server ready');
     return server;
   } catch (error) {
@@ -167,24 +168,6 @@ async function warmUp(url: string, signal: AbortSignal): Promise<void> {
   });
   const text = await response.text();
   if (!response.ok) throw new EnvironmentError(`mlx_lm.server could not load the model: ${text}`);
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** Runs `fn` against a fresh server and stops the server however `fn` ends: success, error or abort. */

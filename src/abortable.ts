@@ -1,6 +1,10 @@
-/** `work`'s result, or the signal's reason as soon as it fires: the caller stops waiting, the work runs on. */
+/**
+ * `work`'s result, or the signal's reason as soon as it fires (at once if it already has): the caller stops
+ * waiting, the work runs on.
+ */
 export function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
