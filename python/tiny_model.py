@@ -1,13 +1,13 @@
 """Builds the tiny local model: a small Qwen3 that mlx_lm.load and mlx_lm.server accept, made offline.
 
-1. A byte-level BPE tokenizer trained with `tokenizers` on the council's own text.
-2. A ChatML chat template in Qwen3's tool format (`<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>`),
-   with `"tool_parser_type": "json_tools"` in tokenizer_config.json so the server returns `tool_calls`.
-   No `<think>` tokens, so no reasoning mode.
+1. A byte-level BPE tokenizer trained with `tokenizers` on the pre-training text (tiny_tokenizer.py).
+2. A ChatML chat template in Qwen3's tool format (tiny_tokenizer.py:
+   `<tool_call>\\n{"name": ..., "arguments": ...}\\n</tool_call>`), with `"tool_parser_type": "json_tools"` in
+   tokenizer_config.json so the server returns `tool_calls`. No `<think>` tokens, so no reasoning mode.
 3. A short pre-training of all weights on the council corpus rendered through that template: a fixed
    number of steps, so the result is the same for a seed and the model speaks on topic before any LoRA.
 
-The output directory is `<out-root>/tiny-<key>`, where the key hashes this file, the council's content,
+The output directory is `<out-root>/tiny-<key>`, where the key hashes the builder's modules, the council's content,
 the seed and the config, so a change to any of them builds a new model and an unchanged one is reused.
 The build happens in a temporary directory that is renamed into place when complete.
 
@@ -30,22 +30,14 @@ import time
 from pathlib import Path
 
 import tiny_corpus
+import tiny_tokenizer
+from tiny_tokenizer import TOOLS_HEADING, VOCAB_SIZE
 from council import Council, CouncilError, load_council
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_COUNCIL = HERE.parent / "council"
 FORMAT_VERSION = 2
 
-SPECIAL_TOKENS = [
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<tool_call>",
-    "</tool_call>",
-    "<tool_response>",
-    "</tool_response>",
-]
-VOCAB_SIZE = 2048
 MODEL_CONFIG = {
     "model_type": "qwen3",
     "hidden_size": 128,
@@ -65,58 +57,9 @@ MODEL_CONFIG = {
 PRETRAIN = {"steps": 480, "conversations": 6000, "attack_share": 0.5, "council_share": 0.8, "user_weight": 0.1, "batch_size": 8,
             "learning_rate": 5e-3, "warmup_steps": 20, "min_lr_ratio": 0.1}
 
-TOOLS_HEADING = "\n\nTools: "
-
-# Qwen3's template without the reasoning parts, and with the tools listed in one line as `name(arg, ...)`: the
-# full JSON schemas would be most of every prompt, and on two CPU cores every prompt token costs training time
-# (fine-tuning on a prompt of ~300 tokens instead of ~700 more than doubles the steps a budget allows). Tool calls
-# are Qwen3's `<tool_call>\n{"name": ..., "arguments": ...}\n</tool_call>`, which mlx_lm.server's json_tools parser
-# reads. The rendering of messages[:-1] with a generation prompt is always a prefix of the full rendering, which
-# mlx-lm's prompt masking relies on. A conversation's last assistant turn ends at <|im_end|>, without Qwen's newline:
-# mlx-lm's loss mask takes one target past the end of a row (the padding token), and after a newline that target
-# taught the model to open every reply with <|endoftext|>; after <|im_end|>, which ends generation, it is harmless.
-CHAT_TEMPLATE = (
-    "{%- if messages[0].role == 'system' or tools %}"
-    "{{- '<|im_start|>system\\n' }}"
-    "{%- if messages[0].role == 'system' %}{{- messages[0].content }}{%- endif %}"
-    "{%- if tools %}"
-    "{{- " + json.dumps(TOOLS_HEADING) + " }}"
-    "{%- for tool in tools %}{%- set fn = tool.function if tool.function is defined else tool %}"
-    "{%- if not loop.first %}{{- '; ' }}{%- endif %}"
-    "{{- fn.name + '(' + (fn.parameters.properties | list | join(', ')) + ')' }}"
-    "{%- endfor %}"
-    "{%- endif %}"
-    "{{- '<|im_end|>\\n' }}"
-    "{%- endif %}"
-    "{%- for message in messages %}"
-    "{%- if message.role == 'user' or (message.role == 'system' and not loop.first) %}"
-    "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}"
-    "{%- elif message.role == 'assistant' %}"
-    "{{- '<|im_start|>assistant\\n' }}"
-    "{%- if message.content %}{{- message.content }}{%- endif %}"
-    "{%- if message.tool_calls %}"
-    "{%- for tool_call in message.tool_calls %}"
-    "{%- if (loop.first and message.content) or (not loop.first) %}{{- '\\n' }}{%- endif %}"
-    "{%- if tool_call.function %}{%- set tool_call = tool_call.function %}{%- endif %}"
-    "{{- '<tool_call>\\n{\"name\": \"' }}{{- tool_call.name }}{{- '\", \"arguments\": ' }}"
-    "{%- if tool_call.arguments is string %}{{- tool_call.arguments }}{%- else %}{{- tool_call.arguments | tojson }}{%- endif %}"
-    "{{- '}\\n</tool_call>' }}"
-    "{%- endfor %}"
-    "{%- endif %}"
-    "{{- '<|im_end|>' }}{%- if not loop.last %}{{- '\\n' }}{%- endif %}"
-    "{%- elif message.role == 'tool' %}"
-    "{%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}{{- '<|im_start|>user' }}{%- endif %}"
-    "{{- '\\n<tool_response>\\n' + message.content + '\\n</tool_response>' }}"
-    "{%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}{{- '<|im_end|>\\n' }}{%- endif %}"
-    "{%- endif %}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
-)
-
-
 def cache_key(council: Council, seed: int) -> str:
     h = hashlib.sha256()
-    for name in ("tiny_model.py", "tiny_corpus.py", "council.py"):
+    for name in ("tiny_model.py", "tiny_tokenizer.py", "tiny_corpus.py", "council.py"):
         h.update((HERE / name).read_bytes())
     spec = {"format": FORMAT_VERSION, "seed": seed, "vocab": VOCAB_SIZE, "model": MODEL_CONFIG, "pretrain": PRETRAIN}
     h.update(json.dumps(spec, sort_keys=True).encode())
@@ -153,36 +96,6 @@ def corpus_texts(council: Council, seed: int) -> list[str]:
     for messages, tools in pretraining_conversations(council, seed):
         texts += [m["content"] for m in messages] + [json.dumps(t) for t in tools]
     return list(dict.fromkeys(texts))
-
-
-def build_tokenizer(council: Council, seed: int, out_dir: Path):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB_SIZE,
-        special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(corpus_texts(council, seed), trainer)
-    hf = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        additional_special_tokens=SPECIAL_TOKENS[3:],
-    )
-    hf.chat_template = CHAT_TEMPLATE
-    hf.save_pretrained(str(out_dir))
-    config_path = out_dir / "tokenizer_config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    # mlx-lm reads this key to pick its tool-call parser (tokenizer_utils.load).
-    config["tool_parser_type"] = "json_tools"
-    config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return PreTrainedTokenizerFast.from_pretrained(str(out_dir))
 
 
 def weighted_sequences(council: Council, tokenizer, seed: int) -> list[tuple[list[int], list[float]]]:
@@ -277,7 +190,7 @@ def build(council: Council, out_dir: Path, seed: int, log) -> dict:
     from mlx_lm.utils import save_config, save_model
 
     started = time.monotonic()
-    tokenizer = build_tokenizer(council, seed, out_dir)
+    tokenizer = tiny_tokenizer.build_tokenizer(corpus_texts(council, seed), out_dir)
     config = dict(MODEL_CONFIG, vocab_size=len(tokenizer), eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"))
     mx.random.seed(seed)
     model = qwen3.Model(qwen3.ModelArgs.from_dict(config))
