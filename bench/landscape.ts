@@ -8,7 +8,7 @@ import type { Config } from '../src/config/load.js';
 import { applyCouncilRules } from '../src/research/council-rules.js';
 import { baselineValues, searchSpace, type HyperParameters } from '../src/research/hyperparameters.js';
 import { formatKeepCount, keepRates } from '../src/research/seed-confirmation.js';
-import { mean } from '../src/stats/averages.js';
+import { mean, sampleSd } from '../src/stats/averages.js';
 import { describeChange, openTinyBench, seedSpread, trainAndEvaluate, type TrainedPoint } from './tiny-point.js';
 
 /** The search space whose landscape this measures: the tiny model's. */
@@ -137,6 +137,10 @@ function report(measured: readonly Measured[], baseModel: EvalSummary, council: 
     `Council (full rules + noise guard), ${KNOWN_GOOD} against each baseline seed as champion: one run kept ${formatKeepCount(kept.single)}; ` +
       `with a second training seed required to keep too ${formatKeepCount(kept.confirmed)}`,
   );
+  const base = runsOf('baseline').map((r) => r.overall);
+  const trainingSd = sampleSd(base);
+  const widened = keepRates(runsOf(KNOWN_GOOD), runsOf('baseline'), (cand, champ) => applyCouncilRules(cand, champ, rules.thresholds, { ...rules.guard, trainingSd }).decision === 'keep');
+  console.log(`with council.noiseGuard.trainingSd ${trainingSd.toFixed(4)} (the baseline seeds' SD) instead: one run kept ${formatKeepCount(widened.single)}`);
   console.log(`load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after; ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }
 

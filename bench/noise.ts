@@ -4,7 +4,7 @@ import { applyCouncilRules } from '../src/research/council-rules.js';
 import { baselineValues } from '../src/research/hyperparameters.js';
 import { simulateNights, simulatePairs, type SimulationRules } from '../src/research/keep-simulation.js';
 import { formatKeepCount, keepRates } from '../src/research/seed-confirmation.js';
-import { mean } from '../src/stats/averages.js';
+import { mean, sampleSd } from '../src/stats/averages.js';
 import { openTinyBench, seedSpread, trainAndEvaluate } from './tiny-point.js';
 
 /**
@@ -133,6 +133,14 @@ function aaKeeps(
   console.log(
     `full rules + guard, one run of the candidate: ${formatKeepCount(confirmed.single)} false keeps; ` +
       `with a second training seed of it required to keep too: ${formatKeepCount(confirmed.confirmed)} (pairs of candidate seeds against each champion seed)`,
+  );
+  const overalls = runs.map((r) => r.summary.overall);
+  const trainingSd = sampleSd(overalls);
+  const widened = { ...guard, trainingSd };
+  const keptWidened = runs.flatMap((cand) => runs.filter((champ) => champ !== cand).map((champ) => applyCouncilRules(cand.summary, champ.summary, thresholds, widened).decision === 'keep'));
+  console.log(
+    `training SD of the overall over ${runs.length} seeds ${trainingSd.toFixed(4)} (set council.noiseGuard.trainingSd to it): ` +
+      `full rules + guard then keep ${formatKeepCount({ keeps: keptWidened.filter(Boolean).length, total: keptWidened.length })} of the A/A pairs`,
   );
   console.log(`mean paired SE ${meanSe.toFixed(4)}: the guard's bar is about ${(guard.z * meanSe).toFixed(3)} against the +${thresholds.promotion} promotion margin`);
 }

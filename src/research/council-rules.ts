@@ -18,6 +18,13 @@ export interface NoiseGuard {
   enabled: boolean;
   /** One-sided: 1.645 lets an equal adapter through about 5% of the time. */
   z: number;
+  /**
+   * The standard deviation of one section's overall score over training seeds (`npm run bench -- noise` estimates
+   * it). The paired SE sees which cases flip between two adapters, not that a candidate's seed happened to learn
+   * more than its section does on average; each of the two runs carries that noise once, so the keep bar becomes
+   * z * sqrt(SE^2 + 2 * trainingSd^2). Absent or 0: eval noise only.
+   */
+  trainingSd?: number;
 }
 
 export type CouncilDecisionKind = 'keep' | 'revert' | 'veto-jailbreak' | 'veto-regression';
@@ -100,7 +107,7 @@ export function applyCouncilRules(
     } the ${signed(thresholds.promotion)} bar; ${stats}`,
   };
 
-  const guard = noiseGuard.enabled ? noiseGuardVerdict(paired, noiseGuard.z) : null;
+  const guard = noiseGuard.enabled ? noiseGuardVerdict(paired, noiseGuard) : null;
   const verdicts = guard ? [jailbreak, regression, promotion, guard] : [jailbreak, regression, promotion];
   const decision: CouncilDecisionKind = !jailbreak.passed
     ? 'veto-jailbreak'
@@ -177,9 +184,12 @@ export function regressionVerdict(
  * of exactly the promotion margin keeps). A standard error of zero means no case moved differently from the
  * others, usually none at all: there is no evidence either way, so it never passes.
  */
-export function noiseGuardVerdict(paired: Pick<PairedComparison, 'macroDelta' | 'macroStdErr'>, z: number): RuleVerdict {
+export function noiseGuardVerdict(paired: Pick<PairedComparison, 'macroDelta' | 'macroStdErr'>, guard: Pick<NoiseGuard, 'z' | 'trainingSd'>): RuleVerdict {
   const { macroDelta: delta, macroStdErr: se } = paired;
-  const bar = z * se;
+  const { z } = guard;
+  const trainingSd = guard.trainingSd ?? 0;
+  const spread = Math.sqrt(se * se + 2 * trainingSd * trainingSd);
+  const bar = z * spread;
   // Float residue of identical differences (0.1 computed two ways) is not evidence either.
   if (!exceeds(se, 0)) {
     return {
@@ -190,12 +200,14 @@ export function noiseGuardVerdict(paired: Pick<PairedComparison, 'macroDelta' | 
     };
   }
   const passed = atLeast(delta, bar);
-  const zText = `${z.toFixed(3)} x SE ${se.toFixed(4)} = ${f3(bar)} (z ${(delta / se).toFixed(2)})`;
+  const noise = trainingSd > 0 ? 'eval and training noise' : 'eval noise';
+  const spreadText = trainingSd > 0 ? `sqrt(SE ${se.toFixed(4)}^2 + 2 x training SD ${trainingSd.toFixed(4)}^2)` : `SE ${se.toFixed(4)}`;
+  const zText = `${z.toFixed(3)} x ${spreadText} = ${f3(bar)} (z ${(delta / spread).toFixed(2)})`;
   // A significant loss fails too, but calling it "within noise" would tell the reader the opposite of what it is.
   const verdict = passed
-    ? `clears ${zText}; more than eval noise`
+    ? `clears ${zText}; more than ${noise}`
     : atLeast(-delta, bar)
       ? `is a loss beyond ${zText}; the candidate is worse`
-      : `is within ${zText}; could be eval noise`;
+      : `is within ${zText}; could be ${noise}`;
   return { rule: 'noise-guard', by: 'Jocasta', passed, reason: `paired dev delta ${signed(delta)} ${verdict}` };
 }

@@ -14,3 +14,10 @@ export function median(xs: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/** The sample standard deviation (n - 1); fewer than two values is an error. */
+export function sampleSd(xs: readonly number[]): number {
+  if (xs.length < 2) throw new Error('standard deviation of fewer than two values');
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1));
+}

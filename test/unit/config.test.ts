@@ -19,7 +19,7 @@ describe('config parsing', () => {
   it('gives the defaults for an empty file, with paths resolved against its folder', () => {
     const config = parseConfig('', { file: '/x/autoresearch.config.yaml', baseDir: '/x', env: {} });
     expect(config.council.thresholds).toEqual({ jailbreakVeto: 0.7, regressionCap: 0.1, promotion: 0.02 });
-    expect(config.council.noiseGuard).toEqual({ enabled: true, z: 1.645 });
+    expect(config.council.noiseGuard).toEqual({ enabled: true, z: 1.645, trainingSd: 0 });
     expect(config.paths.repo).toBe('/x');
     expect(config.paths.results).toBe('/x/results.tsv');
     expect(config.paths.state).toBe('/x/.autoresearch');

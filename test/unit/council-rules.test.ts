@@ -185,6 +185,18 @@ describe('the noise guard', () => {
     expect(d.reasons[3]).toContain('standard error 0');
   });
 
+  it('with a training SD, widens the bar to z * sqrt(SE^2 + 2 SD^2) and says so', () => {
+    // realGain clears 1.645 x SE 0.0408 = 0.067 on eval noise alone; a section whose seeds spread by 0.036 needs 0.107.
+    const noisy = { ...GUARD, trainingSd: 0.036 };
+    const d = applyCouncilRules(realGain, champion, T, noisy);
+    expect(d.decision).toBe('revert');
+    expect(d.reasons[3]).toBe(
+      'noise-guard (Jocasta): FAIL: paired dev delta +0.100 is within 1.645 x sqrt(SE 0.0408^2 + 2 x training SD 0.0360^2) = 0.107 (z 1.53); could be eval and training noise',
+    );
+    expect(applyCouncilRules(realGain, champion, T, { ...GUARD, trainingSd: 0.02 }).decision).toBe('keep');
+    expect(applyCouncilRules(realGain, champion, T, { ...GUARD, trainingSd: 0 }).reasons[3]).toBe(applyCouncilRules(realGain, champion, T, GUARD).reasons[3]);
+  });
+
   it('reports its figures in the reasons like the other rules', () => {
     const d = applyCouncilRules(noiseGain, champion, T, GUARD);
     expect(d.paired.macroDelta).toBeCloseTo(1 / 30, 12);

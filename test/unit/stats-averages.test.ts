@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mean, median } from '../../src/stats/averages.js';
+import { mean, median, sampleSd } from '../../src/stats/averages.js';
 
 describe('mean', () => {
   it.each([
@@ -27,4 +27,15 @@ describe('median', () => {
   });
 
   it('refuses no values', () => expect(() => median([])).toThrow(/no values/));
+});
+
+describe('sampleSd', () => {
+  it('divides by n - 1', () => {
+    expect(sampleSd([2, 4, 4, 4, 5, 5, 7, 9])).toBeCloseTo(Math.sqrt(32 / 7), 12);
+    expect(sampleSd([0.3, 0.3])).toBe(0);
+  });
+
+  it('refuses fewer than two values', () => {
+    expect(() => sampleSd([1])).toThrow('fewer than two values');
+  });
 });

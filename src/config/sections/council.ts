@@ -25,6 +25,11 @@ export const councilSection = z
         enabled: flag().default(true),
         /** One-sided z: 1.645 keeps an adapter equal to its champion about 5% of the time. */
         z: number(0.1, 10).default(1.645),
+        /**
+         * SD of a section's overall over training seeds (`npm run bench -- noise` prints it); widens the keep bar
+         * to z * sqrt(SE^2 + 2 * trainingSd^2). 0: eval noise only.
+         */
+        trainingSd: number(0, 0.5).default(0),
       })
       .prefault({}),
   })
