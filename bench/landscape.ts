@@ -130,16 +130,17 @@ function report(measured: readonly Measured[], baseModel: EvalSummary, council: 
       `worst ${worst.point.name} ${fmtDelta(worst.summary.overall - mean(seedsBase))} vs the baseline's seed mean (goal <= -0.050); ` +
       `spread ${fmtScore(best.summary.overall - worst.summary.overall)}`,
   );
-  const runsOf = (name: string) => measured.filter((m) => family(m) === name).map((m) => m.summary);
-  const rules = { thresholds: council.thresholds, guard: { ...council.noiseGuard, enabled: true } };
-  const kept = keepRates(runsOf(KNOWN_GOOD), runsOf('baseline'), (cand, champ) => applyCouncilRules(cand, champ, rules.thresholds, rules.guard).decision === 'keep');
+  const summariesOf = (name: string) => measured.filter((m) => family(m) === name).map((m) => m.summary);
+  const [good, baselines] = [summariesOf(KNOWN_GOOD), summariesOf('baseline')];
+  const guard = { ...council.noiseGuard, enabled: true };
+  const keepsWith = (g: typeof guard) => keepRates(good, baselines, (cand, champ) => applyCouncilRules(cand, champ, council.thresholds, g).decision === 'keep');
+  const kept = keepsWith(guard);
   console.log(
     `Council (full rules + noise guard), ${KNOWN_GOOD} against each baseline seed as champion: one run kept ${formatKeepCount(kept.single)}; ` +
       `with a second training seed required to keep too ${formatKeepCount(kept.confirmed)}`,
   );
-  const base = runsOf('baseline').map((r) => r.overall);
-  const trainingSd = sampleSd(base);
-  const widened = keepRates(runsOf(KNOWN_GOOD), runsOf('baseline'), (cand, champ) => applyCouncilRules(cand, champ, rules.thresholds, { ...rules.guard, trainingSd }).decision === 'keep');
+  const trainingSd = sampleSd(seedsBase);
+  const widened = keepsWith({ ...guard, trainingSd });
   console.log(`with council.noiseGuard.trainingSd ${trainingSd.toFixed(4)} (the baseline seeds' SD) instead: one run kept ${formatKeepCount(widened.single)}`);
   console.log(`load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after; ${((Date.now() - started) / 60000).toFixed(1)} min`);
 }

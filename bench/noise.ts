@@ -129,18 +129,16 @@ function aaKeeps(
     `A/A false keeps over ${count.total} ordered pairs: promotion rule alone ${share(count.promotion)}, promotion + noise guard ${share(count.promotionGuarded)}; ` +
       `full seed rules ${share(count.seed)}, full rules + guard ${share(count.guarded)}`,
   );
-  const confirmed = keepRates(runs, runs, (cand, champ) => applyCouncilRules(cand.summary, champ.summary, thresholds, guard).decision === 'keep');
+  const keepsWith = (g: typeof guard) => keepRates(runs, runs, (cand, champ) => applyCouncilRules(cand.summary, champ.summary, thresholds, g).decision === 'keep');
+  const confirmed = keepsWith(guard);
   console.log(
     `full rules + guard, one run of the candidate: ${formatKeepCount(confirmed.single)} false keeps; ` +
       `with a second training seed of it required to keep too: ${formatKeepCount(confirmed.confirmed)} (pairs of candidate seeds against each champion seed)`,
   );
-  const overalls = runs.map((r) => r.summary.overall);
-  const trainingSd = sampleSd(overalls);
-  const widened = { ...guard, trainingSd };
-  const keptWidened = runs.flatMap((cand) => runs.filter((champ) => champ !== cand).map((champ) => applyCouncilRules(cand.summary, champ.summary, thresholds, widened).decision === 'keep'));
+  const trainingSd = sampleSd(runs.map((r) => r.summary.overall));
   console.log(
     `training SD of the overall over ${runs.length} seeds ${trainingSd.toFixed(4)} (set council.noiseGuard.trainingSd to it): ` +
-      `full rules + guard then keep ${formatKeepCount({ keeps: keptWidened.filter(Boolean).length, total: keptWidened.length })} of the A/A pairs`,
+      `full rules + guard then keep ${formatKeepCount(keepsWith({ ...guard, trainingSd }).single)} of the A/A pairs`,
   );
   console.log(`mean paired SE ${meanSe.toFixed(4)}: the guard's bar is about ${(guard.z * meanSe).toFixed(3)} against the +${thresholds.promotion} promotion margin`);
 }
