@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { categoryLeads, movedCategories } from '../src/eval/category-parts.js';
 import { pairedComparison } from '../src/eval/paired.js';
 import { runEvaluation } from '../src/eval/run.js';
 import type { EvalSummary } from '../src/eval/summary.js';
@@ -132,6 +133,7 @@ function report(measured: readonly Measured[], baseModel: EvalSummary, council: 
   );
   const summariesOf = (name: string) => measured.filter((m) => family(m) === name).map((m) => m.summary);
   const [good, baselines] = [summariesOf(KNOWN_GOOD), summariesOf('baseline')];
+  console.log(leadsLine(categoryLeads(good, baselines), categories));
   const guard = { ...council.noiseGuard, enabled: true };
   const keepsWith = (g: typeof guard) => keepRates(good, baselines, (cand, champ) => applyCouncilRules(cand, champ, council.thresholds, g).decision === 'keep');
   const kept = keepsWith(guard);
@@ -143,6 +145,14 @@ function report(measured: readonly Measured[], baseModel: EvalSummary, council: 
   const widened = keepsWith({ ...guard, trainingSd });
   console.log(`with council.noiseGuard.trainingSd ${trainingSd.toFixed(4)} (the baseline seeds' SD) instead: one run kept ${formatKeepCount(widened.single)}`);
   console.log(`load ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after; ${((Date.now() - started) / 60000).toFixed(1)} min`);
+}
+
+/** Where the known-good corner's lead comes from, and how far the categories it moves could take any section. */
+function leadsLine(leads: ReturnType<typeof categoryLeads>, categories: readonly (keyof typeof leads)[]): string {
+  const { moved, cap } = movedCategories(leads);
+  const cells = categories.map((c) => `${c} ${fmtDelta(leads[c].lead)} of ${fmtDelta(leads[c].room)}`);
+  return `${KNOWN_GOOD}'s lead by category (seed means, points of overall, of the room above the baseline): ${cells.join(', ')}; ` +
+    `the categories where it used a tenth of the room or more (${moved.join(', ') || 'none'}) leave at most ${fmtDelta(cap)} (goal >= +0.150)`;
 }
 
 /** The largest drop of any one agent against the baseline (the Council's per-agent rule reads this). */
