@@ -22,6 +22,8 @@ import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
+from planner_explain import MIN_TRIALS_FOR_IMPORTANCE, importances, why_this_point
+
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -40,7 +42,6 @@ TPE_STARTUP_TRIALS = 1
 # quarter averages over the noise. Chosen on the planner benchmark's landscapes 0-39 (docs/research-loop.md).
 TPE_GOOD_SHARE = 0.25
 MAX_ASKS = 64
-MIN_TRIALS_FOR_IMPORTANCE = 5
 
 
 class RequestError(Exception):
@@ -167,51 +168,6 @@ def _key(params: dict[str, Any], keys: list[str]) -> str:
     return json.dumps([params[k] for k in keys])
 
 
-def _importances(study: optuna.Study) -> dict[str, float] | None:
-    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    if len(complete) < MIN_TRIALS_FOR_IMPORTANCE or len({t.value for t in complete}) < 2:
-        return None
-    # A parameter that never changed explains nothing, yet PED-ANOVA would still give it a share: leave it out.
-    varied = [k for k in complete[0].params if len({t.params[k] for t in complete}) > 1]
-    if not varied:
-        return None
-    try:
-        imp = optuna.importance.get_param_importances(study, params=varied)
-    except (RuntimeError, ValueError):
-        return None
-    return {k: round(float(v), 4) for k, v in imp.items()}
-
-
-def _why(params: dict[str, Any], study_trials: list[Any], axes: list[dict[str, Any]], sampler: str, startup: bool) -> str:
-    """Where the point sits relative to the best decided trials: the evidence the sampler acted on."""
-    complete = sorted(
-        (t for t in study_trials if t.state == TrialState.COMPLETE and not any(c > 0 for c in t.constraints.values())),
-        key=lambda t: -t.value,
-    )
-    if startup or not complete:
-        return f"{sampler}: random start-up sample ({len(complete)} feasible decided trials so far, the model starts after {_startup(sampler)})"
-    best = complete[: max(1, min(3, len(complete) // 4))]
-    near = []
-    for axis in axes:
-        k = axis["key"]
-        vals = [t.params[k] for t in best]
-        lo, hi = min(vals), max(vals)
-        span = axis["high"] - axis["low"]
-        if axis.get("log"):
-            inside = math.log(lo) - 0.1 <= math.log(params[k]) <= math.log(hi) + 0.1
-        else:
-            inside = lo - 0.05 * span <= params[k] <= hi + 0.05 * span
-        if inside:
-            near.append(k)
-    infeasible = sum(1 for t in study_trials if t.state == TrialState.COMPLETE and any(c > 0 for c in t.constraints.values()))
-    return (
-        f"{sampler}: {len(complete)} feasible decided trials, {infeasible} vetoed; the best "
-        f"{len(best)} (score {best[0].value:.3f}{'' if len(best) == 1 else f'..{best[-1].value:.3f}'}) "
-        f"agree with this point on {len(near)} of {len(axes)} axes"
-        + (f" ({', '.join(near[:6])}{', ...' if len(near) > 6 else ''})" if near else "")
-    )
-
-
 def propose(request: dict[str, Any]) -> dict[str, Any]:
     axes = request.get("axes")
     if not isinstance(axes, list) or not axes:
@@ -262,11 +218,11 @@ def propose(request: dict[str, Any]) -> dict[str, Any]:
         if key in tried:
             continue
         tried.add(key)
-        why = _why(params, history, axes, name, startup) if asks <= MAX_ASKS else f"random fallback after {MAX_ASKS} repeats from {name}"
+        why = why_this_point(params, history, axes, name, startup, _startup(name)) if asks <= MAX_ASKS else f"random fallback after {MAX_ASKS} repeats from {name}"
         candidates.append({"params": params, "why": why})
     if not candidates:
         return {"event": "result", "candidates": [], "exhausted": True, "decided": decided, "importances": None}
-    return {"event": "result", "candidates": candidates, "exhausted": False, "decided": decided, "importances": _importances(_decided_study(history))}
+    return {"event": "result", "candidates": candidates, "exhausted": False, "decided": decided, "importances": importances(_decided_study(history))}
 
 
 def _decided_study(history: list[Any]) -> optuna.Study:
@@ -286,7 +242,7 @@ def importance(request: dict[str, Any]) -> dict[str, Any]:
         raise RequestError("trials must be a list")
     history = _frozen_trials(trials, dists)
     study = _decided_study(history)
-    return {"event": "result", "importances": _importances(study), "complete": len(study.trials), "minimum": MIN_TRIALS_FOR_IMPORTANCE}
+    return {"event": "result", "importances": importances(study), "complete": len(study.trials), "minimum": MIN_TRIALS_FOR_IMPORTANCE}
 
 
 def handle(line: str) -> tuple[dict[str, Any], int]:
