@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -6,6 +6,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { idleServerSection } from '../../src/config/sections/idle-server.js';
 import { GpuLease } from '../../src/fleet/gpu-lease.js';
+import { MachineLock } from '../../src/fleet/machine-lock.js';
 import { IdleServer } from '../../src/fleet/idle-server.js';
 import { PROJECT_ROOT } from '../../src/project.js';
 import { until } from '../support/fleet-harness.js';
@@ -106,5 +107,22 @@ describe('the GPU lock across processes', () => {
       expect([enter[0], leave[0], leave[1]]).toEqual(['enter', 'leave', enter[1]]);
     }
     expect(existsSync(lockFile)).toBe(false);
+  });
+
+  it('a wait for a live holder ends at once when aborted, with the reason, and leaves only the holder\'s lock', async () => {
+    const dir = stateDir();
+    const file = join(dir, 'gpu.lock');
+    const journal = join(dir, 'journal');
+    contender(file, journal, 'forever');
+    await until('the holder to take the lock', async () => existsSync(journal) && readFileSync(journal, 'utf8').includes('enter'));
+    const { log, messages } = recordingLogger();
+    const stop = new AbortController();
+    // A poll far longer than the test: only the abort can end this wait.
+    const waiting = new MachineLock({ file, log, pollMs: 600_000, waitLogEveryMs: 0 }).acquire('eval:waiting', stop.signal);
+    await until('a log line while waiting', async () => messages().includes('waiting for the GPU lock held by another live process'));
+    stop.abort(new Error('planner stopped'));
+    await expect(waiting).rejects.toThrow('planner stopped');
+    expect(readdirSync(dir).sort()).toEqual(['gpu.lock', 'journal']);
+    expect(JSON.parse(readFileSync(file, 'utf8')).label).toMatch(/^contender /);
   });
 });
