@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { baselineValues, validateValues, type HyperParameters } from '../../src/research/hyperparameters.js';
-import { BEGIN_MARKER, END_MARKER, pythonFloat, pythonString, readSection, SectionError, writeSection } from '../../src/research/section.js';
+import { pythonFloat, pythonString } from '../../src/research/python-literal.js';
+import { BEGIN_MARKER, END_MARKER, readSection, SectionError, writeSection } from '../../src/research/section.js';
 
 const AGENTS = ['yoda', 'jocasta', 'windu', 'quigon', 'cilghal', 'mundi'];
 
