@@ -1,10 +1,10 @@
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { DirtyTreeError, parseDirtyFiles, type DirtyFile } from './dirty-tree.js';
 import { EXPERIMENT_TRAILER, adoptedMessage, experimentMessage } from './experiment-message.js';
+import { commitFile, withThrowawayIndex, type IndexGit } from './throwaway-index.js';
 
 /**
  * The git side of the research loop. Experiments live on a dedicated branch; each is one commit touching only
@@ -15,32 +15,6 @@ import { EXPERIMENT_TRAILER, adoptedMessage, experimentMessage } from './experim
  */
 export const EXPERIMENT_REF_PREFIX = 'refs/autoresearch/experiments/';
 export const TRAIN_PY = 'python/train.py';
-
-export class DirtyTreeError extends Error {
-  override readonly name = 'DirtyTreeError';
-  readonly exitCode = 1;
-  constructor(
-    readonly repo: string,
-    readonly files: DirtyFile[],
-  ) {
-    super(
-      `the work tree of ${repo} has uncommitted changes in ${files.map(describeDirty).join(', ')}; commit them ` +
-        `(git commit) or discard them (git restore --staged --worktree -- <file>) first. Nothing was changed: a revert ` +
-        `resets tracked files, and a hand edit of ${TRAIN_PY} would be folded into the next experiment's commit`,
-    );
-  }
-}
-
-/** A tracked file that differs from HEAD, and where: in the index (staged), the work tree (unstaged), or both. */
-export interface DirtyFile {
-  path: string;
-  staged: boolean;
-  unstaged: boolean;
-}
-
-export function describeDirty(f: DirtyFile): string {
-  return `${f.path} (${f.staged && f.unstaged ? 'staged and unstaged' : f.staged ? 'staged' : 'unstaged'})`;
-}
 
 export interface ExperimentCommit {
   experimentId: string;
@@ -167,7 +141,7 @@ export class GitLedger implements ChampionLine {
       return true;
     }
     const message = adoptedMessage(id, this.lineBranch(mode), commit);
-    const adopted = await this.withIndex(`adopt-${id}`, (git) => commitTrainPy(git, tip, wanted, message));
+    const adopted = await this.withIndex(`adopt-${id}`, (git) => commitFile(git, tip, TRAIN_PY, wanted, message));
     await this.git.raw(['update-ref', '-m', `autoresearch: keep experiment ${id}`, ref, adopted, tip]);
     return true;
   }
@@ -195,17 +169,7 @@ export class GitLedger implements ChampionLine {
 
   /** Tracked files that differ from HEAD, staged or not (untracked files survive a reset and are ignored). */
   async dirtyFiles(): Promise<DirtyFile[]> {
-    // -z: paths verbatim (no quoting of spaces or unicode); a rename's entry is followed by its source path.
-    const fields = (await this.git.raw(['status', '--porcelain=v1', '-z', '--untracked-files=no'])).split('\0');
-    const files: DirtyFile[] = [];
-    for (let i = 0; i < fields.length; i += 1) {
-      const entry = fields[i]!;
-      if (entry.length < 4) continue;
-      const [x, y] = [entry[0]!, entry[1]!];
-      files.push({ path: entry.slice(3), staged: x !== ' ', unstaged: y !== ' ' });
-      if (x === 'R' || x === 'C') i += 1;
-    }
-    return files;
+    return parseDirtyFiles(await this.git.raw(['status', '--porcelain=v1', '-z', '--untracked-files=no']));
   }
 
   async ensureClean(): Promise<void> {
@@ -359,7 +323,7 @@ export class GitLedger implements ChampionLine {
       let created = '';
       try {
         const blob = await git(['hash-object', '-w', '--stdin', `--path=${TRAIN_PY}`], source);
-        const made = await commitTrainPy(git, parent, blob, message);
+        const made = await commitFile(git, parent, TRAIN_PY, blob, message);
         await git(['update-ref', '-m', `autoresearch: experiment ${id}`, expRef, made, NO_REF]);
         created = made;
         if (beside === undefined) await git(['update-ref', '-m', `autoresearch: experiment ${id}`, ref, made, parent]);
@@ -373,27 +337,9 @@ export class GitLedger implements ChampionLine {
   }
 
   /** Runs plain git with a throwaway index (GIT_INDEX_FILE), removed afterwards. */
-  private async withIndex<T>(name: string, work: (git: IndexGit) => Promise<T>): Promise<T> {
-    const index = join(tmpdir(), `autoresearch-index-${process.pid}-${name}`);
-    try {
-      return await work((args, input) =>
-        execa('git', args, { cwd: this.repo, env: { ...this.identity, GIT_INDEX_FILE: index }, ...(input === undefined ? {} : { input }) }).then((r) => r.stdout.trim()),
-      );
-    } finally {
-      rmSync(index, { force: true });
-    }
+  private withIndex<T>(name: string, work: (git: IndexGit) => Promise<T>): Promise<T> {
+    return withThrowawayIndex(this.repo, this.identity, name, work);
   }
-}
-
-/** Plain git on a throwaway index; `input` goes to its stdin. */
-type IndexGit = (args: string[], input?: string) => Promise<string>;
-
-/** A commit on `parent` whose python/train.py is `blob` (the file keeps its mode), built in `git`'s own index. */
-async function commitTrainPy(git: IndexGit, parent: string, blob: string, message: string): Promise<string> {
-  const entry = await git(['ls-tree', parent, '--', TRAIN_PY]);
-  await git(['read-tree', parent]);
-  await git(['update-index', '--add', '--cacheinfo', `${entry.split(/\s/)[0] || '100644'},${blob},${TRAIN_PY}`]);
-  return git(['commit-tree', await git(['write-tree']), '-p', parent, '-m', message]);
 }
 
 /** update-ref's "this ref must not exist yet" (an empty old value works for SHA-1 and SHA-256 repositories). */

@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LedgerInputError } from '../../src/research/experiment-message.js';
-import { DirtyTreeError, EXPERIMENT_REF_PREFIX, GitLedger } from '../../src/research/ledger.js';
+import { DirtyTreeError } from '../../src/research/dirty-tree.js';
+import { EXPERIMENT_REF_PREFIX, GitLedger } from '../../src/research/ledger.js';
 import { gitIn, tempRepo } from '../support/temp-repo.js';
 
 const TRAIN = 'import x\n# AGENT MODIFIABLE\nLORA_RANK = 32\n# END\nprint(1)\n';

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { showValue } from '../../planner/search-space.js';
 import { runSingle } from '../../research/loop.js';
 import { runExitCode } from '../../research/run-lifecycle.js';
-import { describeDirty } from '../../research/ledger.js';
+import { describeDirty } from '../../research/dirty-tree.js';
 import { readResults } from '../../research/results-file.js';
 import { championRow } from '../../research/results-format.js';
 import { worstCaseSeconds } from '../../research/schedule.js';
