@@ -13,6 +13,7 @@ import { readJobSpans } from '../queues/job-spans.js';
 import { PROJECT_ROOT } from '../src/project.js';
 import { tinyModelPath } from '../src/train/tiny-model.js';
 import { GPU_QUEUES, jobIds } from '../queues/names.js';
+import { gapsOf, idleServerCalls, uncoveredMs } from './night-intervals.js';
 import { startNight } from '../test/support/night-harness.js';
 
 /**
@@ -100,53 +101,6 @@ interface NightFigures {
   preempted: { count: number; of: number };
   /** The Mini's idle model server (the stand-in): its stops and starts in the window, with how long each took. */
   idleServer: { stops: number[]; starts: number[]; gpuJobs: number };
-}
-
-/** Length of the part of [a, b] that no interval of `busy` covers. */
-function uncoveredMs(a: number, b: number, busy: ReadonlyArray<readonly [number, number]>): number {
-  if (b <= a) return 0;
-  let covered = 0;
-  let cursor = a;
-  for (const [s, e] of [...busy].sort((x, y) => x[0] - y[0])) {
-    const from = Math.max(cursor, s);
-    const to = Math.min(b, e);
-    if (to > from) {
-      covered += to - from;
-      cursor = to;
-    }
-  }
-  return b - a - covered;
-}
-
-function gapsOf(spans: readonly JobSpan[], end: number): number[] {
-  const busy = spans.map((s) => [s.startedAt, Math.min(end, s.finishedAt ?? end)] as const).sort((a, b) => a[0] - b[0]);
-  const gaps: number[] = [];
-  let last: number | null = null;
-  for (const [a, b] of busy) {
-    if (last !== null && a > last) gaps.push(a - last);
-    last = Math.max(last ?? b, b);
-  }
-  return gaps;
-}
-
-/** `ms` of the IdleServer's stop and start log lines (src/fleet/idle-server.ts) in a worker's JSON log, within [from, to]. */
-function idleServerCalls(log: string, from: number, to: number): { stops: number[]; starts: number[] } {
-  const stops: number[] = [];
-  const starts: number[] = [];
-  for (const line of log.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    let entry: { msg?: string; ms?: number; time?: number | string };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      continue;
-    }
-    const at = typeof entry.time === 'number' ? entry.time : Date.parse(String(entry.time));
-    if (!(at >= from && at <= to) || typeof entry.ms !== 'number') continue;
-    if (entry.msg === 'idle model server stopped for GPU work') stops.push(entry.ms);
-    if (entry.msg === 'idle model server is up') starts.push(entry.ms);
-  }
-  return { stops, starts };
 }
 
 async function oneNight(redisUrl: string, maxInFlight: 'auto' | 1): Promise<NightFigures> {
