@@ -2,9 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { ModeLines, type ChampionLine, type LineMode } from './champion-lines.js';
 import { DirtyTreeError, parseDirtyFiles, type DirtyFile } from './dirty-tree.js';
-import { EXPERIMENT_TRAILER, adoptedMessage, experimentMessage } from './experiment-message.js';
-import { commitFile, withThrowawayIndex, type IndexGit } from './throwaway-index.js';
+import { EXPERIMENT_TRAILER, experimentMessage } from './experiment-message.js';
+import { EXPERIMENT_REF_PREFIX, ExperimentRefs, NO_REF, TRAIN_PY, type ExperimentCommit } from './experiment-refs.js';
+
+export { EXPERIMENT_REF_PREFIX, TRAIN_PY, type ExperimentCommit } from './experiment-refs.js';
+export type { ChampionLine, LineMode } from './champion-lines.js';
 
 /**
  * The git side of the research loop. Experiments live on a dedicated branch; each is one commit touching only
@@ -13,39 +17,19 @@ import { commitFile, withThrowawayIndex, type IndexGit } from './throwaway-index
  * Every experiment commit also gets `refs/autoresearch/experiments/<id>`, so a reverted diff stays reachable
  * (`git log refs/autoresearch/experiments/<id> -1 -p`) and is never garbage-collected.
  */
-export const EXPERIMENT_REF_PREFIX = 'refs/autoresearch/experiments/';
-export const TRAIN_PY = 'python/train.py';
-
-export interface ExperimentCommit {
-  experimentId: string;
-  commit: string;
-  parent: string;
-}
-
-/**
- * Where one champion line stands and how an experiment is committed on it: the checked-out branch (HEAD, one
- * line for every mode, `run.maxInFlight: 1`) or one mode's own branch (`<run.branch>-<mode>`, several
- * experiments in flight), which is moved by ref updates only and never checked out.
- */
-export interface ChampionLine {
-  /** The branch, for logs and docs. */
-  readonly name: string;
-  head(): Promise<string>;
-  /** The line's tip as an experiment commit (its experiment ref points at it), or null. */
-  headExperiment(): Promise<ExperimentCommit | null>;
-  commitExperiment(id: string, hypothesis: string, summary: string, source: string): Promise<ExperimentCommit>;
-}
-
-export type LineMode = 'full' | 'proxy';
-
 export class GitLedger implements ChampionLine {
+  private readonly refs: ExperimentRefs;
+  private readonly lines: ModeLines;
+
   private constructor(
     readonly repo: string,
     readonly branch: string,
     private readonly git: SimpleGit,
-    /** The author and committer for commits made with plain git (the mode lines): set when the repository has none. */
-    private readonly identity: Record<string, string>,
-  ) {}
+    identity: Record<string, string>,
+  ) {
+    this.refs = new ExperimentRefs(repo, git, identity);
+    this.lines = new ModeLines(this.refs, branch, () => this.head());
+  }
 
   get name(): string {
     return this.branch;
@@ -74,97 +58,28 @@ export class GitLedger implements ChampionLine {
 
   /** The branch of `mode`'s champion line when several experiments are in flight: `<run.branch>-<mode>`. */
   lineBranch(mode: LineMode): string {
-    return `${this.branch}-${mode}`;
+    return this.lines.lineBranch(mode);
   }
 
-  /**
-   * Creates each mode's branch at the tip of `run.branch` the first time (so both lines start from the champion
-   * the serial layout left); an existing line is never moved. Returns the branches created.
-   */
-  async ensureLines(): Promise<string[]> {
-    const created: string[] = [];
-    const base = (await this.resolve(`refs/heads/${this.branch}`)) ?? (await this.head());
-    for (const mode of ['full', 'proxy'] as const) {
-      const ref = `refs/heads/${this.lineBranch(mode)}`;
-      if (await this.resolve(ref)) continue;
-      await this.git.raw(['update-ref', '-m', `autoresearch: ${mode} champion line`, ref, base, NO_REF]);
-      created.push(this.lineBranch(mode));
-    }
-    return created;
+  /** The mode lines (ModeLines in champion-lines.ts) through the ledger, which the loop holds. */
+  ensureLines(): Promise<string[]> {
+    return this.lines.ensureLines();
   }
 
-  /** `mode`'s champion line (see ensureLines): committed to and reverted by ref updates, never checked out. */
   line(mode: LineMode): ChampionLine {
-    const ref = `refs/heads/${this.lineBranch(mode)}`;
-    const tip = async () => {
-      const commit = await this.resolve(ref);
-      if (!commit) throw new Error(`the branch ${this.lineBranch(mode)} does not exist; the run creates it at ${this.branch}'s tip (ensureLines)`);
-      return commit;
-    };
-    return {
-      name: this.lineBranch(mode),
-      head: tip,
-      headExperiment: async () => this.experimentAt(await tip()),
-      commitExperiment: (id, hypothesis, summary, source) => this.commitOnRef(ref, id, hypothesis, summary, source),
-    };
+    return this.lines.line(mode);
   }
 
-
-  /**
-   * Commits experiment `id` on `mode`'s line beside the experiment in flight at its tip: built on `base` (the mode's
-   * champion commit) and published as its experiment ref only, the branch left where it is. That is how the next
-   * experiment of a mode is queued while the previous one still trains, so the machine never waits for the
-   * planner; a keep moves the branch to it (adopt).
-   */
-  async commitBeside(mode: LineMode, base: string, id: string, hypothesis: string, summary: string, source: string): Promise<ExperimentCommit> {
-    return this.commitOnRef(`refs/heads/${this.lineBranch(mode)}`, id, hypothesis, summary, source, base);
+  commitBeside(mode: LineMode, base: string, id: string, hypothesis: string, summary: string, source: string): Promise<ExperimentCommit> {
+    return this.lines.commitBeside(mode, base, id, hypothesis, summary, source);
   }
 
-  /**
-   * A keep of experiment `id` (commit `commit`) on `mode`'s line: the line must end at its section. Nothing to do
-   * when the line's tip is that commit or already holds its train.py (a restarted planner deciding again). A commit
-   * made beside another experiment (commitBeside) is fast-forwarded onto when the line is still at its parent, and
-   * otherwise (a keep of the other experiment moved the line meanwhile) its train.py is committed on top of the
-   * line with an `Autoresearch-Adopted:` trailer, so the branch always reads as its champions. Compare-and-swap
-   * on the tip, like every line move. Returns whether the line moved.
-   */
-  async adopt(mode: LineMode, id: string, commit: string): Promise<boolean> {
-    const ref = `refs/heads/${this.lineBranch(mode)}`;
-    const tip = await this.resolve(ref);
-    if (!tip || tip === commit) return false;
-    const blob = (name: string) => this.git.raw(['rev-parse', `${name}:${TRAIN_PY}`]).then((s) => s.trim());
-    const wanted = await blob(commit);
-    if ((await blob(tip)) === wanted) return false;
-    const parent = (await this.git.raw(['rev-parse', `${commit}^`])).trim();
-    if (parent === tip) {
-      await this.git.raw(['update-ref', '-m', `autoresearch: keep experiment ${id}`, ref, commit, tip]);
-      return true;
-    }
-    const message = adoptedMessage(id, this.lineBranch(mode), commit);
-    const adopted = await this.withIndex(`adopt-${id}`, (git) => commitFile(git, tip, TRAIN_PY, wanted, message));
-    await this.git.raw(['update-ref', '-m', `autoresearch: keep experiment ${id}`, ref, adopted, tip]);
-    return true;
+  adopt(mode: LineMode, id: string, commit: string): Promise<boolean> {
+    return this.lines.adopt(mode, id, commit);
   }
 
-  /**
-   * Experiment refs whose commit was built on `mode`'s line (its parent is on the line) and that are not in
-   * `known`: what a planner left when it died between committing an experiment beside another and submitting it.
-   */
-  async strayExperiments(mode: LineMode, known: ReadonlySet<string>): Promise<ExperimentCommit[]> {
-    const tip = await this.resolve(`refs/heads/${this.lineBranch(mode)}`);
-    if (!tip) return [];
-    const listed = (await this.git.raw(['for-each-ref', '--format=%(objectname) %(refname)', EXPERIMENT_REF_PREFIX])).split('\n').filter(Boolean);
-    const stray: ExperimentCommit[] = [];
-    for (const line of listed) {
-      const [commit, refname] = line.split(' ') as [string, string];
-      const experimentId = refname.slice(EXPERIMENT_REF_PREFIX.length);
-      if (known.has(experimentId) || commit === tip) continue;
-      const parent = (await this.git.raw(['rev-parse', `${commit}^`]).catch(() => '')).trim();
-      if (!parent) continue;
-      const onLine = await this.git.raw(['merge-base', '--is-ancestor', parent, tip]).then(() => true, () => false);
-      if (onLine) stray.push({ experimentId, commit, parent });
-    }
-    return stray;
+  strayExperiments(mode: LineMode, known: ReadonlySet<string>): Promise<ExperimentCommit[]> {
+    return this.lines.strayExperiments(mode, known);
   }
 
   /** Tracked files that differ from HEAD, staged or not (untracked files survive a reset and are ignored). */
@@ -234,16 +149,7 @@ export class GitLedger implements ChampionLine {
 
   /** HEAD as an experiment commit: the experiment ref that points at it (never the message text), or null. */
   async headExperiment(): Promise<ExperimentCommit | null> {
-    return this.experimentAt(await this.head());
-  }
-
-  private async experimentAt(commit: string): Promise<ExperimentCommit | null> {
-    const refs = (await this.git.raw(['for-each-ref', '--points-at', commit, '--format=%(refname)', EXPERIMENT_REF_PREFIX]))
-      .split('\n')
-      .filter(Boolean);
-    if (refs.length === 0) return null;
-    const parent = (await this.git.raw(['rev-parse', `${commit}^`])).trim();
-    return { experimentId: refs[0]!.slice(EXPERIMENT_REF_PREFIX.length), commit, parent };
+    return this.refs.experimentAt(await this.head());
   }
 
   /**
@@ -260,27 +166,15 @@ export class GitLedger implements ChampionLine {
       .map((v) => v.trim())
       .filter(Boolean);
     const id = ids.at(-1);
-    if (!id || !/^[A-Za-z0-9_-]+$/.test(id) || (await this.experimentRef(id))) return null;
+    if (!id || !/^[A-Za-z0-9_-]+$/.test(id) || (await this.refs.experimentRef(id))) return null;
     await this.git.raw(['update-ref', '-m', `autoresearch: ref of experiment ${id} restored`, `${EXPERIMENT_REF_PREFIX}${id}`, commit, NO_REF]);
     const parent = (await this.git.raw(['rev-parse', `${commit}^`])).trim();
     return { experimentId: id, commit, parent };
   }
 
-  /** The full id of a commit named by a (possibly abbreviated) id or ref; null when there is none. */
-  private async resolve(name: string): Promise<string | null> {
-    try {
-      return (await this.git.raw(['rev-parse', '--verify', '--quiet', `${name}^{commit}`])).trim() || null;
-    } catch {
-      return null;
-    }
-  }
-
-  async experimentRef(id: string): Promise<string | null> {
-    try {
-      return (await this.git.raw(['rev-parse', '--verify', '--quiet', `${EXPERIMENT_REF_PREFIX}${id}`])).trim() || null;
-    } catch {
-      return null;
-    }
+  /** The commit experiment `id`'s ref points at, or null. */
+  experimentRef(id: string): Promise<string | null> {
+    return this.refs.experimentRef(id);
   }
 
   /**
@@ -289,8 +183,8 @@ export class GitLedger implements ChampionLine {
    * second call, or a call after a restart that already reset, changes nothing. The ref keeps the commit.
    */
   async revert(id: string, commit: string | null): Promise<boolean> {
-    const named = commit ?? (await this.experimentRef(id));
-    const target = named ? await this.resolve(named) : null;
+    const named = commit ?? (await this.refs.experimentRef(id));
+    const target = named ? await this.refs.resolve(named) : null;
     if (!target) return false;
     const parent = async () => (await this.git.raw(['rev-parse', `${target}^`])).trim();
     if ((await this.head()) === target) {
@@ -301,46 +195,13 @@ export class GitLedger implements ChampionLine {
     // A mode line whose tip is the experiment (several in flight): moved back by compare-and-swap, so the other
     // mode's line and the work tree are never touched.
     for (const mode of ['full', 'proxy'] as const) {
-      const ref = `refs/heads/${this.lineBranch(mode)}`;
-      if ((await this.resolve(ref)) !== target) continue;
+      const ref = `refs/heads/${this.lines.lineBranch(mode)}`;
+      if ((await this.refs.resolve(ref)) !== target) continue;
       await this.git.raw(['update-ref', '-m', `autoresearch: revert experiment ${id}`, ref, await parent(), target]);
       return true;
     }
     return false;
   }
 
-  /**
-   * Commits `source` as python/train.py on top of branch `ref`'s tip, without the work tree or the index: the
-   * tree is built in a throwaway index, then the experiment ref and the branch are published as in
-   * commitExperiment (ref first, branch by compare-and-swap), so a crash leaves either nothing or a tip with its ref.
-   */
-  private async commitOnRef(ref: string, id: string, hypothesis: string, summary: string, source: string, beside?: string): Promise<ExperimentCommit> {
-    const message = experimentMessage(id, hypothesis, summary);
-    const parent = beside ?? (await this.resolve(ref));
-    if (!parent) throw new Error(`could not commit experiment ${id}: ${ref} does not exist`);
-    const expRef = `${EXPERIMENT_REF_PREFIX}${id}`;
-    const commit = await this.withIndex(id, async (git) => {
-      let created = '';
-      try {
-        const blob = await git(['hash-object', '-w', '--stdin', `--path=${TRAIN_PY}`], source);
-        const made = await commitFile(git, parent, TRAIN_PY, blob, message);
-        await git(['update-ref', '-m', `autoresearch: experiment ${id}`, expRef, made, NO_REF]);
-        created = made;
-        if (beside === undefined) await git(['update-ref', '-m', `autoresearch: experiment ${id}`, ref, made, parent]);
-        return made;
-      } catch (error) {
-        if (created) await git(['update-ref', '-d', expRef, created]).catch(() => undefined);
-        throw new Error(`could not commit experiment ${id} on ${ref.replace('refs/heads/', '')}: ${(error as Error).message.trim()}; the branch is still at ${parent.slice(0, 12)}`);
-      }
-    });
-    return { experimentId: id, commit, parent };
-  }
-
-  /** Runs plain git with a throwaway index (GIT_INDEX_FILE), removed afterwards. */
-  private withIndex<T>(name: string, work: (git: IndexGit) => Promise<T>): Promise<T> {
-    return withThrowawayIndex(this.repo, this.identity, name, work);
-  }
 }
 
-/** update-ref's "this ref must not exist yet" (an empty old value works for SHA-1 and SHA-256 repositories). */
-const NO_REF = '';
