@@ -21,8 +21,12 @@ export function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise
   });
 }
 
-/** Rejects with the signal's reason when it fires first, so a poll loop stops at once. */
+/**
+ * Rejects with the signal's reason when it fires first, so a poll loop stops at once; at once, too, when it fired
+ * before the sleep began (an abort event is never sent twice, so waiting for it would sleep the whole delay).
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

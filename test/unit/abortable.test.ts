@@ -33,4 +33,11 @@ describe('sleep', () => {
     abort.abort(new Error('woken'));
     await expect(sleeping).rejects.toThrow('woken');
   });
+
+  it('rejects at once when the signal fired before the sleep began, instead of sleeping the whole delay', async () => {
+    const abort = new AbortController();
+    abort.abort(new Error('already'));
+    const outcome = await Promise.race([sleep(60_000, abort.signal).then(() => 'slept', (e: Error) => e.message), sleep(1_000).then(() => 'still sleeping')]);
+    expect(outcome).toBe('already');
+  });
 });
