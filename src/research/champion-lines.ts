@@ -33,6 +33,10 @@ export class ModeLines {
     return `${this.branch}-${mode}`;
   }
 
+  private lineRef(mode: LineMode): string {
+    return `refs/heads/${this.lineBranch(mode)}`;
+  }
+
   /**
    * Creates each mode's branch at the tip of `run.branch` the first time (so both lines start from the champion
    * the serial layout left); an existing line is never moved. Returns the branches created.
@@ -41,7 +45,7 @@ export class ModeLines {
     const created: string[] = [];
     const base = (await this.refs.resolve(`refs/heads/${this.branch}`)) ?? (await this.head());
     for (const mode of ['full', 'proxy'] as const) {
-      const ref = `refs/heads/${this.lineBranch(mode)}`;
+      const ref = this.lineRef(mode);
       if (await this.refs.resolve(ref)) continue;
       await this.refs.git.raw(['update-ref', '-m', `autoresearch: ${mode} champion line`, ref, base, NO_REF]);
       created.push(this.lineBranch(mode));
@@ -51,7 +55,7 @@ export class ModeLines {
 
   /** `mode`'s champion line (see ensureLines): committed to and reverted by ref updates, never checked out. */
   line(mode: LineMode): ChampionLine {
-    const ref = `refs/heads/${this.lineBranch(mode)}`;
+    const ref = this.lineRef(mode);
     const tip = async () => {
       const commit = await this.refs.resolve(ref);
       if (!commit) throw new Error(`the branch ${this.lineBranch(mode)} does not exist; the run creates it at ${this.branch}'s tip (ensureLines)`);
@@ -72,7 +76,7 @@ export class ModeLines {
    * planner; a keep moves the branch to it (adopt).
    */
   async commitBeside(mode: LineMode, base: string, id: string, hypothesis: string, summary: string, source: string): Promise<ExperimentCommit> {
-    return this.refs.commitOnRef(`refs/heads/${this.lineBranch(mode)}`, id, hypothesis, summary, source, base);
+    return this.refs.commitOnRef(this.lineRef(mode), id, hypothesis, summary, source, base);
   }
 
   /**
@@ -84,7 +88,7 @@ export class ModeLines {
    * on the tip, like every line move. Returns whether the line moved.
    */
   async adopt(mode: LineMode, id: string, commit: string): Promise<boolean> {
-    const ref = `refs/heads/${this.lineBranch(mode)}`;
+    const ref = this.lineRef(mode);
     const tip = await this.refs.resolve(ref);
     if (!tip || tip === commit) return false;
     const blob = (name: string) => this.refs.git.raw(['rev-parse', `${name}:${TRAIN_PY}`]).then((s) => s.trim());
@@ -106,7 +110,7 @@ export class ModeLines {
    * `known`: what a planner left when it died between committing an experiment beside another and submitting it.
    */
   async strayExperiments(mode: LineMode, known: ReadonlySet<string>): Promise<ExperimentCommit[]> {
-    const tip = await this.refs.resolve(`refs/heads/${this.lineBranch(mode)}`);
+    const tip = await this.refs.resolve(this.lineRef(mode));
     if (!tip) return [];
     const listed = (await this.refs.git.raw(['for-each-ref', '--format=%(objectname) %(refname)', EXPERIMENT_REF_PREFIX])).split('\n').filter(Boolean);
     const stray: ExperimentCommit[] = [];
@@ -120,5 +124,19 @@ export class ModeLines {
       if (onLine) stray.push({ experimentId, commit, parent });
     }
     return stray;
+  }
+
+  /**
+   * The line whose tip is `target` (experiment `id`), moved back to `parent` by compare-and-swap, so the other
+   * mode's line and the work tree are never touched. Returns whether a line ended there.
+   */
+  async moveBack(id: string, target: string, parent: () => Promise<string>): Promise<boolean> {
+    for (const mode of ['full', 'proxy'] as const) {
+      const ref = this.lineRef(mode);
+      if ((await this.refs.resolve(ref)) !== target) continue;
+      await this.refs.git.raw(['update-ref', '-m', `autoresearch: revert experiment ${id}`, ref, await parent(), target]);
+      return true;
+    }
+    return false;
   }
 }

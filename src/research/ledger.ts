@@ -192,16 +192,8 @@ export class GitLedger implements ChampionLine {
       await this.git.raw(['reset', '--hard', await parent()]);
       return true;
     }
-    // A mode line whose tip is the experiment (several in flight): moved back by compare-and-swap, so the other
-    // mode's line and the work tree are never touched.
-    for (const mode of ['full', 'proxy'] as const) {
-      const ref = `refs/heads/${this.lines.lineBranch(mode)}`;
-      if ((await this.refs.resolve(ref)) !== target) continue;
-      await this.git.raw(['update-ref', '-m', `autoresearch: revert experiment ${id}`, ref, await parent(), target]);
-      return true;
-    }
-    return false;
+    // Several in flight: the experiment may be a mode line's tip instead.
+    return this.lines.moveBack(id, target, parent);
   }
-
 }
 
